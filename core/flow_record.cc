@@ -1,0 +1,108 @@
+#include "core/flow_record.h"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include <array>
+#include <vector>
+
+namespace conntrail {
+
+std::string_view to_string(EndReason reason) noexcept {
+  switch (reason) {
+    case EndReason::kIdle: return "idle";
+    case EndReason::kActive: return "active";
+    case EndReason::kTcpClose: return "tcp-close";
+    case EndReason::kEvicted: return "evicted";
+    case EndReason::kShutdown: return "shutdown";
+  }
+  return "shutdown";
+}
+
+std::optional<EndReason> end_reason_from_string(std::string_view text) noexcept {
+  for (auto r : {EndReason::kIdle, EndReason::kActive, EndReason::kTcpClose, EndReason::kEvicted,
+                 EndReason::kShutdown}) {
+    if (to_string(r) == text) return r;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(SubscriberSide side) noexcept {
+  switch (side) {
+    case SubscriberSide::kUnknown: return "";
+    case SubscriberSide::kSrc: return "src";
+    case SubscriberSide::kDst: return "dst";
+  }
+  return "";
+}
+
+std::string format_mac(const MacAddress& mac) {
+  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", mac[0], mac[1], mac[2], mac[3],
+                     mac[4], mac[5]);
+}
+
+namespace {
+
+// Community ID v1 §"ICMP": request/reply types that pair up; any other type
+// is one-way and keeps its orientation.
+bool icmp_has_counterpart(std::uint8_t proto, std::uint16_t type) {
+  if (proto == 1) {
+    switch (type) {
+      case 0: case 8: case 9: case 10: case 13: case 14: case 15: case 16: case 17: case 18:
+        return true;
+      default: return false;
+    }
+  }
+  switch (type) {  // ICMPv6
+    case 128: case 129: case 130: case 131: case 133: case 134: case 135: case 136:
+    case 139: case 140: case 144: case 145:
+      return true;
+    default: return false;
+  }
+}
+
+void put16(std::vector<std::uint8_t>& out, std::uint16_t v) {
+  out.push_back(static_cast<std::uint8_t>(v >> 8));
+  out.push_back(static_cast<std::uint8_t>(v));
+}
+
+void put_address(std::vector<std::uint8_t>& out, const IpAddress& a) {
+  const auto& b = a.bytes();
+  out.insert(out.end(), a.is_v4() ? b.begin() + 12 : b.begin(), b.end());
+}
+
+}  // namespace
+
+std::string community_id(const FlowRecord& flow, std::uint16_t seed) {
+  IpAddress a = flow.src_ip;
+  IpAddress b = flow.dst_ip;
+  std::uint16_t pa = flow.src_port;
+  std::uint16_t pb = flow.dst_port;
+  const bool is_icmp = flow.proto == 1 || flow.proto == 58;
+  const bool has_ports = flow.proto == 6 || flow.proto == 17 || flow.proto == 132 || is_icmp;
+  const bool one_way = is_icmp && !icmp_has_counterpart(flow.proto, pa);
+  const bool ordered = a < b || (a == b && pa < pb);
+  if (!one_way && !ordered) {
+    std::swap(a, b);
+    std::swap(pa, pb);
+  }
+  std::vector<std::uint8_t> buf;
+  buf.reserve(40);
+  put16(buf, seed);
+  put_address(buf, a);
+  put_address(buf, b);
+  buf.push_back(flow.proto);
+  buf.push_back(0);
+  if (has_ports) {
+    put16(buf, pa);
+    put16(buf, pb);
+  }
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int digest_len = 0;
+  EVP_Digest(buf.data(), buf.size(), digest.data(), &digest_len, EVP_sha1(), nullptr);
+  std::array<unsigned char, 64> b64{};
+  const int n = EVP_EncodeBlock(b64.data(), digest.data(), static_cast<int>(digest_len));
+  return "1:" + std::string(reinterpret_cast<const char*>(b64.data()), static_cast<std::size_t>(n));
+}
+
+}  // namespace conntrail
