@@ -193,6 +193,8 @@ void FlowTable::update(std::uint32_t index, const PacketInfo& p, bool from_a) no
       list = kListClosed;
     }
   }
+  // Most packets belong to the flow that is already the newest on its list.
+  if (e.next == kNil && list == static_cast<List>(e.state >> 4)) return;
   unlink(index);
   link_tail(index, list);
 }
