@@ -1,0 +1,40 @@
+// capture/decode/decoder.h — one frame in, one PacketInfo (or a counted error) out.
+//
+// decode_frame wires the per-layer pure decoders (link, vlan, mpls, ppp, ipv4,
+// ipv6, gre, transport) by EtherType / protocol number, like Zeek's packet
+// analysis dispatch table, and never allocates. Tunnels (IP-in-IP, 6in4,
+// 4in6, GRE, PPTP enhanced GRE with PPP, GRE bridging, ERSPAN II) are opened so
+// the flow is the innermost IP conversation reached without crossing TCP,
+// UDP or ICMP; DecodeOptions::tunnel_layer = kOuter keys on the outermost IP
+// header instead. VLAN tags and the PPPoE session id are taken from the
+// outermost link headers. A tunnel whose payload is not IP (GRE keepalives,
+// CDP over GRE) or is unusable keys on the tunnel's own IP header.
+// Invariant: when the result is kNone or an anomaly kind, `out` describes
+// exactly one IP header; when it is a dropped kind, `out` must be ignored.
+#pragma once
+
+#include <cstdint>
+
+#include "capture/decode/bytes.h"
+#include "capture/decode/decode_error.h"
+#include "capture/decode/link.h"
+#include "capture/decode/packet_info.h"
+
+namespace conntrail::capture {
+
+enum class TunnelLayer : std::uint8_t { kInner, kOuter };
+
+struct DecodeOptions {
+  TunnelLayer tunnel_layer = TunnelLayer::kInner;
+};
+
+// Bound on VLAN tags + MPLS stacks + PPP + IP headers followed in one frame,
+// so crafted frames cannot make the walk long.
+inline constexpr int kMaxDecodeLayers = 16;
+
+// Fills every field of `out` except ts. Returns kNone, an anomaly kind (the
+// packet still makes a flow) or a dropped kind (it belongs to no flow).
+DecodeError decode_frame(LinkType link, Bytes frame, const DecodeOptions& options,
+                         PacketInfo& out) noexcept;
+
+}  // namespace conntrail::capture

@@ -1,0 +1,327 @@
+#include "capture/flow/flow_table.h"
+
+#include <algorithm>
+#include <bit>
+#include <limits>
+#include <utility>
+
+#include "capture/decode/transport.h"
+
+namespace conntrail::capture {
+namespace {
+
+constexpr std::uint8_t kInitiatorIsA = 0x1;
+constexpr std::uint8_t kFinA = 0x2;
+constexpr std::uint8_t kFinB = 0x4;
+constexpr std::uint8_t kClosed = 0x8;
+
+constexpr std::uint8_t kTcpFin = 0x01;
+constexpr std::uint8_t kTcpSyn = 0x02;
+constexpr std::uint8_t kTcpRst = 0x04;
+constexpr std::uint8_t kTcpAck = 0x10;
+
+constexpr std::size_t kInitialSlots = 1024;
+
+IpAddress to_ip(const Address16& a, bool v6) noexcept {
+  if (v6) return IpAddress::v6_from_bytes(std::span<const std::uint8_t, 16>(a));
+  return IpAddress::v4_from_bytes(std::span<const std::uint8_t, 4>(a.data() + 12, 4));
+}
+
+}  // namespace
+
+static_assert(sizeof(FlowKey) + 68 == 112, "flow entry budget");
+
+std::size_t FlowTable::flows_for_memory(std::size_t bytes) noexcept {
+  return std::max<std::size_t>(1, bytes / kBytesPerFlow);
+}
+
+FlowTable::FlowTable(FlowTableOptions options, ExportFn on_export)
+    : options_(std::move(options)), on_export_(std::move(on_export)) {
+  static_assert(sizeof(Entry) == 112, "flow entry must stay 112 bytes");
+  options_.max_flows = std::clamp<std::size_t>(options_.max_flows, 1, kNil - 1);
+  slots_.assign(std::min(kInitialSlots, std::bit_ceil(options_.max_flows * 2)), 0);
+}
+
+std::size_t FlowTable::memory_bytes() const noexcept {
+  return entries_.capacity() * sizeof(Entry) + slots_.capacity() * sizeof(std::uint32_t);
+}
+
+const ProtocolTimeouts& FlowTable::timeouts_for(std::uint8_t proto) const noexcept {
+  switch (list_for(proto)) {
+    case kListTcp: return options_.timeouts.tcp;
+    case kListUdp: return options_.timeouts.udp;
+    case kListIcmp: return options_.timeouts.icmp;
+    default: return options_.timeouts.other;
+  }
+}
+
+FlowTable::List FlowTable::list_for(std::uint8_t proto) noexcept {
+  switch (proto) {
+    case kProtoTcp: return kListTcp;
+    case kProtoUdp: return kListUdp;
+    case kProtoIcmp:
+    case kProtoIcmpv6: return kListIcmp;
+    default: return kListOther;
+  }
+}
+
+TimestampNs FlowTable::list_timeout(List list) const noexcept {
+  switch (list) {
+    case kListTcp: return options_.timeouts.tcp.idle;
+    case kListUdp: return options_.timeouts.udp.idle;
+    case kListIcmp: return options_.timeouts.icmp.idle;
+    case kListOther: return options_.timeouts.other.idle;
+    default: return options_.timeouts.tcp_close_linger;
+  }
+}
+
+void FlowTable::add(const PacketInfo& p) {
+  bool from_a = true;
+  const FlowKey key = make_flow_key(p, options_.key_vlan, &from_a);
+  const auto hash = static_cast<std::uint32_t>(hash_flow_key(key));
+  std::uint32_t index = find(key, hash);
+  if (index != kNil) {
+    EndReason reason;
+    if (split_reason(entries_[index], p, from_a, &reason)) {
+      export_flow(index, reason);
+      index = kNil;
+    }
+  }
+  if (index == kNil) index = create(key, hash, p, from_a);
+  update(index, p, from_a);
+}
+
+bool FlowTable::split_reason(const Entry& e, const PacketInfo& p, bool from_a,
+                             EndReason* reason) const noexcept {
+  const TimestampNs since_last = p.ts - e.last_ts;  // negative when time went backwards
+  if ((e.state & kClosed) != 0) {
+    const bool bare_syn = (p.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn;
+    if (bare_syn || since_last > options_.timeouts.tcp_close_linger) {
+      *reason = EndReason::kTcpClose;
+      return true;
+    }
+    return false;
+  }
+  const ProtocolTimeouts& t = timeouts_for(p.proto);
+  if (since_last > t.idle) {
+    *reason = EndReason::kIdle;
+    return true;
+  }
+  const std::uint32_t packets = from_a ? e.packets_a : e.packets_b;
+  if (p.ts - e.first_ts >= t.active || packets == std::numeric_limits<std::uint32_t>::max()) {
+    *reason = EndReason::kActive;
+    return true;
+  }
+  return false;
+}
+
+std::uint32_t FlowTable::find(const FlowKey& key, std::uint32_t hash) const noexcept {
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t s = hash & mask;; s = (s + 1) & mask) {
+    const std::uint32_t slot = slots_[s];
+    if (slot == 0) return kNil;
+    const Entry& e = entries_[slot - 1];
+    if (e.hash == hash && e.key == key) return slot - 1;
+  }
+}
+
+std::uint32_t FlowTable::create(const FlowKey& key, std::uint32_t hash, const PacketInfo& p,
+                                bool from_a) {
+  if (active_ >= options_.max_flows) {
+    expire(p.ts);
+    if (active_ >= options_.max_flows) evict_oldest();
+  }
+  if ((active_ + 1) * 2 > slots_.size()) grow_index();
+  std::uint32_t index;
+  if (free_head_ != kNil) {
+    index = free_head_;
+    free_head_ = entries_[index].next;
+    entries_[index] = Entry{};
+  } else {
+    index = static_cast<std::uint32_t>(entries_.size());
+    entries_.emplace_back();
+  }
+  Entry& e = entries_[index];
+  e.key = key;
+  e.hash = hash;
+  e.state = from_a ? kInitiatorIsA : 0;
+  e.first_ts = p.ts;
+  e.last_ts = p.ts;
+  e.vlan_outer = p.vlan_outer;
+  e.vlan_inner = p.vlan_inner;
+  e.pppoe_session = p.pppoe_session;
+  if (!options_.subscriber_prefixes.empty()) {
+    const IpAddress src = to_ip(p.src, p.is_v6);
+    const IpAddress dst = to_ip(p.dst, p.is_v6);
+    for (const IpPrefix& prefix : options_.subscriber_prefixes) {
+      if (prefix.contains(src)) {
+        e.subscriber_side = static_cast<std::uint8_t>(SubscriberSide::kSrc);
+        if (p.has_mac) e.subscriber_mac = p.src_mac;
+        break;
+      }
+      if (prefix.contains(dst)) {
+        e.subscriber_side = static_cast<std::uint8_t>(SubscriberSide::kDst);
+        if (p.has_mac) e.subscriber_mac = p.dst_mac;
+        break;
+      }
+    }
+  }
+  insert_slot(index, hash);
+  link_tail(index, list_for(p.proto));
+  ++active_;
+  return index;
+}
+
+void FlowTable::update(std::uint32_t index, const PacketInfo& p, bool from_a) noexcept {
+  Entry& e = entries_[index];
+  if (from_a) {
+    ++e.packets_a;
+    e.bytes_a += p.ip_bytes;
+    e.tcp_flags_a |= p.tcp_flags;
+  } else {
+    ++e.packets_b;
+    e.bytes_b += p.ip_bytes;
+    e.tcp_flags_b |= p.tcp_flags;
+  }
+  e.first_ts = std::min(e.first_ts, p.ts);
+  e.last_ts = std::max(e.last_ts, p.ts);
+  auto list = static_cast<List>(e.state >> 4);
+  if (p.proto == kProtoTcp && (e.state & kClosed) == 0) {
+    if ((p.tcp_flags & kTcpFin) != 0) e.state |= from_a ? kFinA : kFinB;
+    if ((p.tcp_flags & kTcpRst) != 0 || (e.state & (kFinA | kFinB)) == (kFinA | kFinB)) {
+      e.state |= kClosed;
+      list = kListClosed;
+    }
+  }
+  // Most packets belong to the flow that is already the newest on its list.
+  if (e.next == kNil && list == static_cast<List>(e.state >> 4)) return;
+  unlink(index);
+  link_tail(index, list);
+}
+
+void FlowTable::expire(TimestampNs now) {
+  for (int l = 0; l < kLists; ++l) {
+    const TimestampNs timeout = list_timeout(static_cast<List>(l));
+    const EndReason reason = l == kListClosed ? EndReason::kTcpClose : EndReason::kIdle;
+    while (lists_[l].head != kNil && now - entries_[lists_[l].head].last_ts > timeout) {
+      export_flow(lists_[l].head, reason);
+    }
+  }
+}
+
+void FlowTable::flush(EndReason reason) {
+  for (int l = 0; l < kLists; ++l) {
+    const EndReason r = l == kListClosed ? EndReason::kTcpClose : reason;
+    while (lists_[l].head != kNil) export_flow(lists_[l].head, r);
+  }
+}
+
+void FlowTable::evict_oldest() {
+  std::uint32_t oldest = kNil;
+  for (const ListEnds& list : lists_) {
+    if (list.head == kNil) continue;
+    if (oldest == kNil || entries_[list.head].last_ts < entries_[oldest].last_ts) oldest = list.head;
+  }
+  if (oldest == kNil) return;
+  ++evicted_;
+  export_flow(oldest, EndReason::kEvicted);
+}
+
+void FlowTable::export_flow(std::uint32_t index, EndReason reason) {
+  const Entry& e = entries_[index];
+  const bool v6 = (e.key.flags & FlowKey::kV6) != 0;
+  const bool a_first = (e.state & kInitiatorIsA) != 0;
+  FlowRecord r;
+  r.proto = e.key.proto;
+  r.src_ip = to_ip(a_first ? e.key.a : e.key.b, v6);
+  r.dst_ip = to_ip(a_first ? e.key.b : e.key.a, v6);
+  r.src_port = a_first ? e.key.port_a : e.key.port_b;
+  r.dst_port = a_first ? e.key.port_b : e.key.port_a;
+  r.packets_fwd = a_first ? e.packets_a : e.packets_b;
+  r.packets_rev = a_first ? e.packets_b : e.packets_a;
+  r.bytes_fwd = a_first ? e.bytes_a : e.bytes_b;
+  r.bytes_rev = a_first ? e.bytes_b : e.bytes_a;
+  r.tcp_flags_fwd = a_first ? e.tcp_flags_a : e.tcp_flags_b;
+  r.tcp_flags_rev = a_first ? e.tcp_flags_b : e.tcp_flags_a;
+  r.first_ts = e.first_ts;
+  r.last_ts = e.last_ts;
+  r.precision = options_.precision;
+  r.end_reason = reason;
+  r.vlan_outer = e.vlan_outer;
+  r.vlan_inner = e.vlan_inner;
+  r.pppoe_session = e.pppoe_session;
+  r.interface_id = options_.interface_id;
+  r.subscriber_mac = e.subscriber_mac;
+  r.subscriber_side = static_cast<SubscriberSide>(e.subscriber_side);
+  remove(index);
+  ++exported_;
+  on_export_(std::move(r));
+}
+
+void FlowTable::remove(std::uint32_t index) noexcept {
+  unlink(index);
+  // Backward-shift deletion: pull later members of the probe run into the hole.
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t hole = entries_[index].hash & mask;
+  while (slots_[hole] != index + 1) hole = (hole + 1) & mask;
+  for (std::size_t s = (hole + 1) & mask; slots_[s] != 0; s = (s + 1) & mask) {
+    const std::size_t home = entries_[slots_[s] - 1].hash & mask;
+    // Move the slot at s into the hole unless its home lies cyclically in (hole, s].
+    const bool stays = hole <= s ? (hole < home && home <= s) : (hole < home || home <= s);
+    if (!stays) {
+      slots_[hole] = slots_[s];
+      hole = s;
+    }
+  }
+  slots_[hole] = 0;
+  entries_[index].next = free_head_;
+  free_head_ = index;
+  --active_;
+}
+
+void FlowTable::grow_index() {
+  std::vector<std::uint32_t> old(slots_.size() * 2, 0);
+  old.swap(slots_);
+  for (std::uint32_t slot : old) {
+    if (slot != 0) insert_slot(slot - 1, entries_[slot - 1].hash);
+  }
+}
+
+void FlowTable::insert_slot(std::uint32_t index, std::uint32_t hash) noexcept {
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t s = hash & mask;
+  while (slots_[s] != 0) s = (s + 1) & mask;
+  slots_[s] = index + 1;
+}
+
+void FlowTable::link_tail(std::uint32_t index, List list) noexcept {
+  Entry& e = entries_[index];
+  e.state = static_cast<std::uint8_t>((e.state & 0x0f) | (list << 4));
+  e.prev = lists_[list].tail;
+  e.next = kNil;
+  if (lists_[list].tail != kNil) {
+    entries_[lists_[list].tail].next = index;
+  } else {
+    lists_[list].head = index;
+  }
+  lists_[list].tail = index;
+}
+
+void FlowTable::unlink(std::uint32_t index) noexcept {
+  Entry& e = entries_[index];
+  ListEnds& list = lists_[e.state >> 4];
+  if (e.prev != kNil) {
+    entries_[e.prev].next = e.next;
+  } else {
+    list.head = e.next;
+  }
+  if (e.next != kNil) {
+    entries_[e.next].prev = e.prev;
+  } else {
+    list.tail = e.prev;
+  }
+  e.prev = kNil;
+  e.next = kNil;
+}
+
+}  // namespace conntrail::capture

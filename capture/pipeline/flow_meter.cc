@@ -1,0 +1,79 @@
+#include "capture/pipeline/flow_meter.h"
+
+#include <utility>
+
+namespace conntrail::capture {
+namespace {
+// How often (in packet time) idle flows and stale fragments are swept. The
+// split decision is made per packet with the same rule, so the sweep period
+// changes only how soon memory is freed, never a record.
+constexpr TimestampNs kSweepInterval = kNsPerSecond;
+}  // namespace
+
+FlowMeter::FlowMeter(LinkType link, MeterOptions options, FlowTable::ExportFn on_flow)
+    : link_(link),
+      decode_(options.decode),
+      flows_(std::move(options.flows), std::move(on_flow)),
+      fragments_(options.fragments) {}
+
+void FlowMeter::on_frame(TimestampNs ts, Bytes frame, std::uint32_t wire_length) {
+  ++counters_.packets;
+  counters_.bytes += wire_length;
+  if (ts >= next_sweep_) advance(ts);
+  packet_.ts = ts;
+  const DecodeError error = decode_frame(link_, frame, decode_, packet_);
+  if (error != DecodeError::kNone) {
+    errors_.add(error);
+    if (is_dropped(error)) {
+      ++counters_.decode_errors;
+      return;
+    }
+  }
+  account(packet_);
+}
+
+void FlowMeter::account(PacketInfo& packet) {
+  switch (packet.fragment) {
+    case FragmentKind::kNone:
+      flows_.add(packet);
+      return;
+    case FragmentKind::kFirst:
+      fragments_.on_first(packet, [this](const PacketInfo& f, bool) { flows_.add(f); });
+      flows_.add(packet);
+      return;
+    case FragmentKind::kLater: {
+      bool untracked = false;
+      if (fragments_.on_later(packet, &untracked)) {
+        if (untracked) errors_.add(DecodeError::kFragmentTableFull);
+        flows_.add(packet);
+      }
+      return;
+    }
+  }
+}
+
+void FlowMeter::advance(TimestampNs now) {
+  next_sweep_ = now + kSweepInterval;
+  fragments_.expire(now, [this](const PacketInfo& f, bool orphan) {
+    if (orphan) errors_.add(DecodeError::kOrphanFragment);
+    flows_.add(f);
+  });
+  flows_.expire(now);
+}
+
+void FlowMeter::finish(EndReason reason) {
+  fragments_.flush([this](const PacketInfo& f, bool orphan) {
+    if (orphan) errors_.add(DecodeError::kOrphanFragment);
+    flows_.add(f);
+  });
+  flows_.flush(reason);
+}
+
+CaptureCounters FlowMeter::counters() const noexcept {
+  CaptureCounters c = counters_;
+  c.flows_exported = flows_.exported();
+  c.flows_evicted = flows_.evicted();
+  return c;
+}
+
+}  // namespace conntrail::capture

@@ -1,0 +1,121 @@
+#include "capture/source/pcap_handle.h"
+
+#include <pcap.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace conntrail::capture {
+namespace {
+
+struct Trampoline {
+  PacketCallback callback;
+  void* context;
+};
+
+// libpcap's C callback: casts user data back and converts the header once.
+void on_pcap_packet(u_char* user, const pcap_pkthdr* h, const u_char* bytes) {
+  const auto* t = reinterpret_cast<const Trampoline*>(user);
+  RawPacket p;
+  // Handles are opened with PCAP_TSTAMP_PRECISION_NANO: tv_usec holds ns.
+  p.ts = static_cast<TimestampNs>(h->ts.tv_sec) * kNsPerSecond + h->ts.tv_usec;
+  p.captured_length = h->caplen;
+  p.wire_length = h->len;
+  p.data = bytes;
+  t->callback(t->context, p);
+}
+
+Error pcap_error(ErrorCode code, const std::string& what, pcap_t* p) {
+  return Error{code, what + ": " + (p != nullptr ? pcap_geterr(p) : "unknown error")};
+}
+
+}  // namespace
+
+void PcapHandle::Closer::operator()(pcap* p) const noexcept { pcap_close(p); }
+
+PcapHandle::~PcapHandle() = default;
+
+Result<PcapHandle> PcapHandle::open_offline(const std::string& path) {
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO,
+                                                      errbuf);
+  if (p == nullptr) {
+    const int err = errno;
+    const ErrorCode code = err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo;
+    return fail(code, "cannot read capture " + path + ": " + errbuf);
+  }
+  return PcapHandle(p);
+}
+
+Result<PcapHandle> PcapHandle::open_live(const LiveSettings& s) {
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* raw = pcap_create(s.interface.c_str(), errbuf);
+  if (raw == nullptr) return fail(ErrorCode::kIo, "pcap_create " + s.interface + ": " + errbuf);
+  PcapHandle h(raw);
+  const std::string where = "interface " + s.interface;
+  if (pcap_set_snaplen(raw, s.snaplen) != 0 || pcap_set_promisc(raw, s.promiscuous ? 1 : 0) != 0 ||
+      pcap_set_timeout(raw, s.timeout_ms) != 0 || pcap_set_buffer_size(raw, s.buffer_bytes) != 0 ||
+      pcap_set_tstamp_precision(raw, PCAP_TSTAMP_PRECISION_NANO) != 0) {
+    return std::unexpected(pcap_error(ErrorCode::kIo, where + ": setting options", raw));
+  }
+  const int rc = pcap_activate(raw);
+  if (rc < 0) {
+    ErrorCode code = ErrorCode::kIo;
+    if (rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED) {
+      code = ErrorCode::kPermission;
+    } else if (rc == PCAP_ERROR_NO_SUCH_DEVICE) {
+      code = ErrorCode::kNotFound;
+    }
+    return fail(code, where + ": cannot start capture: " + pcap_statustostr(rc) + " (" +
+                          pcap_geterr(raw) + ")");
+  }
+  if (!s.bpf_filter.empty()) {
+    bpf_program program{};
+    if (pcap_compile(raw, &program, s.bpf_filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+      return std::unexpected(
+          pcap_error(ErrorCode::kInvalidArgument, where + ": bad filter '" + s.bpf_filter + "'", raw));
+    }
+    const int set = pcap_setfilter(raw, &program);
+    pcap_freecode(&program);
+    if (set != 0) return std::unexpected(pcap_error(ErrorCode::kIo, where + ": setfilter", raw));
+  }
+  return h;
+}
+
+Result<LinkType> PcapHandle::link_type() const {
+  const int dlt = pcap_datalink(pcap_.get());
+  switch (dlt) {
+    case DLT_EN10MB: return LinkType::kEthernet;
+    case DLT_LINUX_SLL: return LinkType::kLinuxSll;
+    case DLT_LINUX_SLL2: return LinkType::kLinuxSll2;
+    case DLT_RAW: return LinkType::kRawIp;
+    case DLT_IPV4: return LinkType::kIpv4;
+    case DLT_IPV6: return LinkType::kIpv6;
+    default: break;
+  }
+  const char* name = pcap_datalink_val_to_name(dlt);
+  return fail(ErrorCode::kUnsupported,
+              "unsupported link type " + std::to_string(dlt) + " (" +
+                  (name != nullptr ? name : "unknown") +
+                  "); conntrail reads Ethernet, Linux cooked v1/v2 and raw IP");
+}
+
+Result<int> PcapHandle::dispatch(int max_packets, PacketCallback callback, void* context) {
+  Trampoline t{callback, context};
+  const int n = pcap_dispatch(pcap_.get(), max_packets, on_pcap_packet, reinterpret_cast<u_char*>(&t));
+  if (n == PCAP_ERROR) return std::unexpected(pcap_error(ErrorCode::kIo, "reading packets", pcap_.get()));
+  if (n == PCAP_ERROR_BREAK) return 0;
+  return n;
+}
+
+void PcapHandle::break_loop() noexcept { pcap_breakloop(pcap_.get()); }
+
+Result<KernelStats> PcapHandle::stats() const {
+  pcap_stat s{};
+  if (pcap_stats(pcap_.get(), &s) != 0) {
+    return std::unexpected(pcap_error(ErrorCode::kIo, "pcap_stats", pcap_.get()));
+  }
+  return KernelStats{s.ps_recv, s.ps_drop, s.ps_ifdrop};
+}
+
+}  // namespace conntrail::capture

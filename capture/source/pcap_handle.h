@@ -1,0 +1,83 @@
+// capture/source/pcap_handle.h — the one owner of a libpcap pcap_t.
+//
+// This pair is the only code that includes <pcap.h> (house rule): everything
+// else sees RawPacket and LinkType. A PcapHandle is built by open_offline() or
+// open_live(), which report every libpcap failure as a Result, and closes the
+// pcap_t exactly once in its destructor. Timestamps are always requested in
+// nanoseconds, so one int64 time type serves µs and ns captures alike.
+// Thread use: one thread reads; break_loop() may be called from another.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "capture/decode/link.h"
+#include "core/result.h"
+#include "core/timestamp.h"
+
+struct pcap;  // libpcap's pcap_t, kept opaque here
+
+namespace conntrail::capture {
+
+struct RawPacket {
+  TimestampNs ts = 0;
+  std::uint32_t captured_length = 0;
+  std::uint32_t wire_length = 0;
+  const std::uint8_t* data = nullptr;  // valid only during the callback
+};
+
+// Called for each packet of a batch; `context` is the caller's object.
+using PacketCallback = void (*)(void* context, const RawPacket& packet);
+
+struct LiveSettings {
+  std::string interface;
+  int snaplen = 256;
+  bool promiscuous = true;
+  int buffer_bytes = 32 << 20;  // kernel ring buffer
+  int timeout_ms = 100;         // batch wake-up: flows expire even without traffic
+  std::string bpf_filter;       // empty: everything
+};
+
+struct KernelStats {
+  std::uint64_t received = 0;
+  std::uint64_t dropped = 0;            // ps_drop: no room in the buffer
+  std::uint64_t interface_dropped = 0;  // ps_ifdrop: dropped by the interface or driver
+};
+
+class PcapHandle {
+ public:
+  // Opens a pcap or pcapng file (either byte order, µs or ns) with
+  // nanosecond timestamps. Errors: kNotFound / kIo / kUnsupported (format).
+  static Result<PcapHandle> open_offline(const std::string& path);
+  // Creates, configures and activates a live capture, then applies the BPF
+  // filter. Errors: kPermission (not root/CAP_NET_RAW), kNotFound (no such
+  // interface), kInvalidArgument (filter does not compile), kIo (others).
+  static Result<PcapHandle> open_live(const LiveSettings& settings);
+
+  PcapHandle(PcapHandle&&) noexcept = default;
+  PcapHandle& operator=(PcapHandle&&) noexcept = default;
+  ~PcapHandle();
+
+  // The link type as conntrail knows it, or kUnsupported naming the DLT.
+  Result<LinkType> link_type() const;
+
+  // Reads up to max_packets (or one buffer, live) and calls `callback` for
+  // each. Returns the count (0: end of file, or live timeout with no packet),
+  // or kIo with libpcap's message. A break_loop() makes it return early.
+  Result<int> dispatch(int max_packets, PacketCallback callback, void* context);
+
+  // Makes a running dispatch() return; safe from another thread.
+  void break_loop() noexcept;
+
+  Result<KernelStats> stats() const;
+
+ private:
+  struct Closer {
+    void operator()(pcap* p) const noexcept;
+  };
+  explicit PcapHandle(pcap* p) noexcept : pcap_(p) {}
+  std::unique_ptr<pcap, Closer> pcap_;
+};
+
+}  // namespace conntrail::capture
