@@ -378,8 +378,11 @@ void SessionTracker::on_radius(const RadiusAccounting& a, const PacketContext& c
 void SessionTracker::on_dhcpv4(const Dhcpv4Message& m, const PacketContext& ctx) {
   const TimestampNs t = ctx.ts;
   advance(t);
+  // The client is its hardware address, as servers key leases; the client
+  // identifier (61) only when there is no chaddr, since many servers do not
+  // echo option 61 in their replies and the ACK would then not match the RELEASE.
   const std::string client =
-      !m.client_id_hex.empty() ? "cid:" + m.client_id_hex : "hw:" + m.chaddr_hex;
+      !m.chaddr_hex.empty() ? "hw:" + m.chaddr_hex : "cid:" + m.client_id_hex;
   const std::string group = join_key({"4", client});
 
   switch (m.type) {
