@@ -1,6 +1,7 @@
 #include "capture/attribution/dhcpv4_parser.h"
 
 #include <array>
+#include <bitset>
 
 #include "capture/attribution/wire.h"
 
@@ -42,6 +43,7 @@ enum Opt : std::uint8_t {
 // Option values gathered across the areas; repeated options concatenate (RFC 3396).
 struct RawOptions {
   std::string type, lease, server, requested, client_id, relay, overload;
+  std::bitset<256> seen;  // so a zero-length option is told apart from an absent one
 };
 
 std::string* slot(RawOptions& o, std::uint8_t code) {
@@ -70,6 +72,7 @@ bool walk_options(std::span<const std::uint8_t> area, RawOptions& out) {
     const std::size_t len = area[at + 1];
     if (len > area.size() - at - 2) return false;
     if (auto* s = slot(out, code)) s->append(wire::text(area.subspan(at + 2, len)));
+    out.seen.set(code);
     at += 2 + len;
   }
   return true;  // a missing End option is common in the wild and harmless
@@ -120,7 +123,7 @@ std::expected<Dhcpv4Message, Dhcpv4ParseError> parse_dhcpv4(
   if (!walk_options(p.subspan(kOffOptions), raw)) {
     return std::unexpected(Dhcpv4ParseError::kOptionOverflow);
   }
-  if (!raw.overload.empty()) {
+  if (raw.seen[kOverload]) {
     if (raw.overload.size() != 1) return std::unexpected(Dhcpv4ParseError::kBadOptionValue);
     const auto flags = static_cast<std::uint8_t>(raw.overload[0]);
     // RFC 2131 §4.1: options, then file, then sname.
@@ -131,7 +134,7 @@ std::expected<Dhcpv4Message, Dhcpv4ParseError> parse_dhcpv4(
       return std::unexpected(Dhcpv4ParseError::kOptionOverflow);
     }
   }
-  if (raw.type.empty()) return std::unexpected(Dhcpv4ParseError::kNotDhcp);
+  if (!raw.seen[kMessageType]) return std::unexpected(Dhcpv4ParseError::kNotDhcp);
   if (raw.type.size() != 1) return std::unexpected(Dhcpv4ParseError::kBadOptionValue);
 
   Dhcpv4Message m;
@@ -149,20 +152,20 @@ std::expected<Dhcpv4Message, Dhcpv4ParseError> parse_dhcpv4(
     m.mac = mac;
   }
 
-  if (!raw.lease.empty()) {
+  if (raw.seen[kLeaseTime]) {
     if (raw.lease.size() != 4) return std::unexpected(Dhcpv4ParseError::kBadOptionValue);
     m.lease_seconds = wire::be32(bytes_of(raw.lease).data());
   }
-  if (!raw.server.empty()) {
+  if (raw.seen[kServerId]) {
     if (raw.server.size() != 4) return std::unexpected(Dhcpv4ParseError::kBadOptionValue);
     m.server_id = v4_of(raw.server);
   }
-  if (!raw.requested.empty()) {
+  if (raw.seen[kRequestedIp]) {
     if (raw.requested.size() != 4) return std::unexpected(Dhcpv4ParseError::kBadOptionValue);
     m.requested_ip = v4_of(raw.requested);
   }
   m.client_id_hex = wire::hex(bytes_of(raw.client_id));
-  if (!raw.relay.empty() && !parse_relay_info(raw.relay, m)) {
+  if (raw.seen[kRelayAgentInfo] && !parse_relay_info(raw.relay, m)) {
     return std::unexpected(Dhcpv4ParseError::kBadOptionValue);
   }
   return m;
