@@ -1,0 +1,39 @@
+// capture/attribution/pcap_sessions.h — every attribution session in one capture file.
+//
+// Job: read a capture, feed each UDP datagram to the AttributionDispatcher,
+// and return the sessions it yields (closed ones, then those still open at
+// the end of the file, all sorted by start, address, end), with the counters
+// that say how complete the answer is. This is what `conntrail sessions
+// --pcap` prints and what the golden tests compare.
+//
+// TEMPORARY wiring: it reads frames through PcapReaderTmp and extract_udp();
+// when capture/source and capture/decode land, the coordinator swaps those two
+// calls for capture's reader and decoder. The function's contract stays.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "capture/attribution/attribution_dispatcher.h"
+#include "capture/attribution/session_tracker.h"
+#include "core/result.h"
+#include "core/session_record.h"
+
+namespace conntrail::capture {
+
+struct PcapSessions {
+  std::vector<SessionRecord> sessions;
+  SessionTrackerCounters tracker;
+  AttributionCounters parsing;
+  std::uint64_t frames = 0;
+  std::uint64_t udp_datagrams = 0;
+};
+
+Result<PcapSessions> sessions_from_pcap(const std::string& path,
+                                        const SessionTrackerConfig& tracker_config,
+                                        const AttributionDispatchConfig& dispatch_config);
+
+// The output order: start, then address, then end (open last).
+void sort_sessions(std::vector<SessionRecord>& sessions);
+
+}  // namespace conntrail::capture

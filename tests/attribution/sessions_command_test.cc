@@ -1,0 +1,71 @@
+// Integration: the real `conntrail sessions` binary on the test captures.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+struct Output {
+  int status = -1;
+  std::string out;
+};
+
+// Runs the CLI with `args` (stderr discarded) and returns its exit code and stdout.
+Output conntrail(const std::string& args) {
+  const std::string cmd = std::string(CONNTRAIL_BINARY_DIR) + "/agent/conntrail " + args + " 2>/dev/null";
+  Output o;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return o;
+  std::array<char, 4096> buf{};
+  std::size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) o.out.append(buf.data(), n);
+  const int rc = pclose(p);
+  o.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return o;
+}
+
+std::string data(const std::string& name) {
+  return std::string(CONNTRAIL_TEST_DATA) + "/attribution/" + name;
+}
+
+TEST(SessionsCommandTest, PrintsCsvWithTheRequiredColumns) {
+  const auto o = conntrail("sessions --pcap " + data("arkime-radius.pcap"));
+  EXPECT_EQ(o.status, 0);
+  EXPECT_EQ(o.out,
+            "address,subscriber,mac,source,start_ts,end_ts,session_id,nas,end_assumed,duid\n"
+            "10.0.0.3,xxxxxxxxx,98:5a:eb:89:80:00,radius,1463161733.458380,,"
+            "xxxxxxxx985AEB898000-57361300,10.0.0.1,false,\n");
+}
+
+TEST(SessionsCommandTest, PrintsNdjsonWithRfc3339Times) {
+  const auto o = conntrail("sessions --pcap " + data("arkime-wireshark-dhcpv6.pcap") +
+                           " --format ndjson --time-format rfc3339");
+  EXPECT_EQ(o.status, 0);
+  EXPECT_EQ(o.out,
+            "{\"address\":\"2001:0:0:fe00::/64\",\"subscriber\":\"08:00:27:fe:8f:95\","
+            "\"mac\":\"08:00:27:fe:8f:95\",\"source\":\"dhcp\","
+            "\"start_ts\":\"2015-01-02T21:52:45.839157Z\",\"end_ts\":\"2015-01-02T21:52:49.892611Z\","
+            "\"session_id\":\"iaid:27fe8f95\",\"nas\":\"fe80::a00:27ff:fed4:10bb\","
+            "\"end_assumed\":false,\"duid\":\"000100011c39cf88080027fe8f95\"}\n");
+}
+
+TEST(SessionsCommandTest, SubscriberIdOrderIsAnOption) {
+  const auto o = conntrail("sessions --pcap " + data("zeek-pppoe.pcap") + " --subscriber-id duid");
+  EXPECT_EQ(o.status, 0);
+  EXPECT_NE(o.out.find("fc00:0:2:100::/56,00030001cc050e880000,"), std::string::npos) << o.out;
+}
+
+TEST(SessionsCommandTest, UsageErrorsExitTwoAndRuntimeErrorsExitOne) {
+  EXPECT_EQ(conntrail("sessions").status, 2);
+  EXPECT_EQ(conntrail("sessions --pcap x --format xml").status, 2);
+  EXPECT_EQ(conntrail("sessions --pcap x --subscriber-id colour").status, 2);
+  EXPECT_EQ(conntrail("sessions --pcap x --open-bound 0").status, 2);
+  EXPECT_EQ(conntrail("sessions --pcap " + data("no-such.pcap")).status, 1);
+  EXPECT_EQ(conntrail("sessions --pcap " + data("SOURCES.md")).status, 1);
+}
+
+}  // namespace
