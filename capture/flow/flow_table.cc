@@ -153,17 +153,19 @@ std::uint32_t FlowTable::create(const FlowKey& key, std::uint32_t hash, const Pa
   if (!options_.subscriber_prefixes.empty()) {
     const IpAddress src = to_ip(p.src, p.is_v6);
     const IpAddress dst = to_ip(p.dst, p.is_v6);
-    for (const IpPrefix& prefix : options_.subscriber_prefixes) {
-      if (prefix.contains(src)) {
-        e.subscriber_side = static_cast<std::uint8_t>(SubscriberSide::kSrc);
-        if (p.has_mac) e.subscriber_mac = p.src_mac;
-        break;
+    // The initiator is tested against every prefix first, then the responder.
+    const auto inside = [this](const IpAddress& ip) {
+      for (const IpPrefix& prefix : options_.subscriber_prefixes) {
+        if (prefix.contains(ip)) return true;
       }
-      if (prefix.contains(dst)) {
-        e.subscriber_side = static_cast<std::uint8_t>(SubscriberSide::kDst);
-        if (p.has_mac) e.subscriber_mac = p.dst_mac;
-        break;
-      }
+      return false;
+    };
+    if (inside(src)) {
+      e.subscriber_side = static_cast<std::uint8_t>(SubscriberSide::kSrc);
+      if (p.has_mac) e.subscriber_mac = p.src_mac;
+    } else if (inside(dst)) {
+      e.subscriber_side = static_cast<std::uint8_t>(SubscriberSide::kDst);
+      if (p.has_mac) e.subscriber_mac = p.dst_mac;
     }
   }
   insert_slot(index, hash);
