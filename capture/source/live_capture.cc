@@ -81,6 +81,7 @@ struct LiveCapture::Worker {
   }
 
   void publish(bool refresh_stats) {
+    meter.sync();
     InterfaceCounters c;
     c.interface = name;
     c.counters = meter.counters();
