@@ -1,6 +1,7 @@
 #include "capture/decode/decoder.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "capture/decode/gre.h"
 #include "capture/decode/ipv4.h"
@@ -81,7 +82,11 @@ class FrameDecoder {
     } else if (version == 6) {
       const auto h = parse_ipv6(data);
       if (!h) return h.error();
-      const auto ext = walk_ipv6_extensions(data.subspan(kIpv6HeaderLength), h->next_header);
+      Ipv6Extensions ext;
+      ext.proto = h->next_header;
+      if (is_ipv6_extension(h->next_header)) {
+        ext = walk_ipv6_extensions(data.subspan(kIpv6HeaderLength), h->next_header);
+      }
       out_.is_v6 = true;
       out_.src = h->src;
       out_.dst = h->dst;
@@ -191,8 +196,12 @@ DecodeError decode_frame(LinkType link, Bytes frame, const DecodeOptions& option
   std::optional<LinkHeader> header;
   switch (link) {
     case LinkType::kEthernet:
-      header = parse_ethernet(frame);
-      break;
+      // The common case, without the LinkHeader round trip.
+      if (frame.size() < kEthernetHeaderLength) return DecodeError::kTruncatedLink;
+      std::memcpy(out.dst_mac.data(), frame.data(), 6);
+      std::memcpy(out.src_mac.data(), frame.data() + 6, 6);
+      out.has_mac = true;
+      return decoder.ethertype_payload(load_be16(frame, 12), frame.subspan(kEthernetHeaderLength), true);
     case LinkType::kLinuxSll:
       header = parse_linux_sll(frame);
       break;

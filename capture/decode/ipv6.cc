@@ -1,19 +1,6 @@
 #include "capture/decode/ipv6.h"
 
-#include <algorithm>
-
 namespace conntrail::capture {
-
-std::expected<Ipv6Header, DecodeError> parse_ipv6(Bytes data) noexcept {
-  if (data.size() < kIpv6HeaderLength) return std::unexpected(DecodeError::kTruncatedIp);
-  if ((data[0] >> 4) != 6) return std::unexpected(DecodeError::kBadIpVersion);
-  Ipv6Header h;
-  h.payload_length = load_be16(data, 4);
-  h.next_header = data[6];
-  std::copy_n(data.begin() + 8, 16, h.src.begin());
-  std::copy_n(data.begin() + 24, 16, h.dst.begin());
-  return h;
-}
 
 Ipv6Extensions walk_ipv6_extensions(Bytes data, std::uint8_t next_header) noexcept {
   Ipv6Extensions w;

@@ -8,6 +8,7 @@
 // last next-header value reached (ports 0/0), flagged `broken`.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -29,7 +30,22 @@ struct Ipv6Header {
 };
 
 // Errors: kTruncatedIp (fewer than 40 bytes), kBadIpVersion.
-std::expected<Ipv6Header, DecodeError> parse_ipv6(Bytes data) noexcept;
+inline std::expected<Ipv6Header, DecodeError> parse_ipv6(Bytes data) noexcept {
+  if (data.size() < kIpv6HeaderLength) return std::unexpected(DecodeError::kTruncatedIp);
+  if ((data[0] >> 4) != 6) return std::unexpected(DecodeError::kBadIpVersion);
+  Ipv6Header h;
+  h.payload_length = load_be16(data, 4);
+  h.next_header = data[6];
+  std::copy_n(data.begin() + 8, 16, h.src.begin());
+  std::copy_n(data.begin() + 24, 16, h.dst.begin());
+  return h;
+}
+
+// True for the headers walk_ipv6_extensions steps over.
+constexpr bool is_ipv6_extension(std::uint8_t next_header) noexcept {
+  return next_header == 0 || next_header == 43 || next_header == 44 || next_header == 51 ||
+         next_header == 60;
+}
 
 struct Ipv6Extensions {
   std::uint8_t proto = 0;       // upper-layer protocol (or the header the walk stopped at)

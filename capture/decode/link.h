@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <optional>
 
 #include "capture/decode/bytes.h"
@@ -30,11 +31,8 @@ inline constexpr std::size_t kEthernetHeaderLength = 14;
 inline constexpr std::size_t kSllHeaderLength = 16;   // DLT_LINUX_SLL
 inline constexpr std::size_t kSll2HeaderLength = 20;  // DLT_LINUX_SLL2
 
-std::optional<LinkHeader> parse_ethernet(Bytes frame) noexcept;
 // Linux cooked headers carry only the sender's address; src_mac is set when it
 // is a 6-byte (Ethernet) address.
-std::optional<LinkHeader> parse_linux_sll(Bytes frame) noexcept;
-std::optional<LinkHeader> parse_linux_sll2(Bytes frame) noexcept;
 
 namespace ethertype {
 inline constexpr std::uint16_t kIpv4 = 0x0800;
@@ -53,5 +51,49 @@ inline constexpr std::uint16_t kTransparentEthernet = 0x6558;  // GRE bridging (
 inline constexpr std::uint16_t kErspan2 = 0x88be;
 inline constexpr std::uint16_t kErspan3 = 0x22eb;
 }  // namespace ethertype
+
+namespace detail {
+inline MacAddress mac_at(Bytes b, std::size_t at) noexcept {
+  MacAddress m;
+  std::copy_n(b.begin() + static_cast<std::ptrdiff_t>(at), 6, m.begin());
+  return m;
+}
+}  // namespace detail
+
+inline std::optional<LinkHeader> parse_ethernet(Bytes frame) noexcept {
+  if (frame.size() < kEthernetHeaderLength) return std::nullopt;
+  LinkHeader h;
+  h.length = kEthernetHeaderLength;
+  h.dst_mac = detail::mac_at(frame, 0);
+  h.src_mac = detail::mac_at(frame, 6);
+  h.has_mac = true;
+  h.ethertype = load_be16(frame, 12);
+  return h;
+}
+
+// https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html: packet type(2),
+// ARPHRD type(2), address length(2), address(8), protocol(2).
+inline std::optional<LinkHeader> parse_linux_sll(Bytes frame) noexcept {
+  if (frame.size() < kSllHeaderLength) return std::nullopt;
+  LinkHeader h;
+  h.length = kSllHeaderLength;
+  h.ethertype = load_be16(frame, 14);
+  if (load_be16(frame, 2) == 1 && load_be16(frame, 4) == 6) {  // ARPHRD_ETHER
+    h.src_mac = detail::mac_at(frame, 6);
+  }
+  return h;
+}
+
+// https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL2.html: protocol(2),
+// reserved(2), ifindex(4), ARPHRD type(2), packet type(1), address length(1),
+// address(8).
+inline std::optional<LinkHeader> parse_linux_sll2(Bytes frame) noexcept {
+  if (frame.size() < kSll2HeaderLength) return std::nullopt;
+  LinkHeader h;
+  h.length = kSll2HeaderLength;
+  h.ethertype = load_be16(frame, 0);
+  if (load_be16(frame, 8) == 1 && frame[11] == 6) h.src_mac = detail::mac_at(frame, 12);
+  return h;
+}
 
 }  // namespace conntrail::capture

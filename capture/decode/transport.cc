@@ -56,24 +56,4 @@ TransportPorts icmp_ports(bool icmpv6, std::uint8_t type, std::uint8_t code) noe
   return p;
 }
 
-std::optional<TransportPorts> parse_transport(std::uint8_t proto, Bytes data) noexcept {
-  switch (proto) {
-    case kProtoTcp: {
-      if (data.size() < 4) return std::nullopt;
-      TransportPorts p{load_be16(data, 0), load_be16(data, 2), 0, false};
-      if (data.size() >= 14) p.tcp_flags = data[13];
-      return p;
-    }
-    case kProtoUdp:
-      if (data.size() < 4) return std::nullopt;
-      return TransportPorts{load_be16(data, 0), load_be16(data, 2), 0, false};
-    case kProtoIcmp:
-    case kProtoIcmpv6:
-      if (data.size() < 2) return std::nullopt;
-      return icmp_ports(proto == kProtoIcmpv6, data[0], data[1]);
-    default:
-      return TransportPorts{};
-  }
-}
-
 }  // namespace conntrail::capture

@@ -38,9 +38,30 @@ constexpr bool has_ports(std::uint8_t proto) noexcept {
 // nullopt when the header is too short to give the ports (the caller then
 // uses ports 0/0). A TCP header with ports but cut before the flags byte
 // gives flags 0.
-std::optional<TransportPorts> parse_transport(std::uint8_t proto, Bytes data) noexcept;
+// (Inline: it runs for every packet.)
+inline std::optional<TransportPorts> parse_transport(std::uint8_t proto, Bytes data) noexcept;
 
 // The Zeek / Community ID v1 mapping; icmpv6 selects the ICMPv6 table.
 TransportPorts icmp_ports(bool icmpv6, std::uint8_t type, std::uint8_t code) noexcept;
+
+inline std::optional<TransportPorts> parse_transport(std::uint8_t proto, Bytes data) noexcept {
+  switch (proto) {
+    case kProtoTcp: {
+      if (data.size() < 4) return std::nullopt;
+      TransportPorts p{load_be16(data, 0), load_be16(data, 2), 0, false};
+      if (data.size() >= 14) p.tcp_flags = data[13];
+      return p;
+    }
+    case kProtoUdp:
+      if (data.size() < 4) return std::nullopt;
+      return TransportPorts{load_be16(data, 0), load_be16(data, 2), 0, false};
+    case kProtoIcmp:
+    case kProtoIcmpv6:
+      if (data.size() < 2) return std::nullopt;
+      return icmp_ports(proto == kProtoIcmpv6, data[0], data[1]);
+    default:
+      return TransportPorts{};
+  }
+}
 
 }  // namespace conntrail::capture

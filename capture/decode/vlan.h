@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "capture/decode/bytes.h"
+#include "capture/decode/link.h"
 
 namespace conntrail::capture {
 
@@ -17,7 +18,15 @@ struct VlanTag {
   std::uint16_t ethertype = 0;  // of what follows the tag
 };
 
-bool is_vlan_ethertype(std::uint16_t ethertype) noexcept;
-std::optional<VlanTag> parse_vlan_tag(Bytes tag) noexcept;
+
+inline bool is_vlan_ethertype(std::uint16_t t) noexcept {
+  return t == ethertype::kVlan || t == ethertype::kQinq || t == ethertype::kQinqOld1 ||
+         t == ethertype::kQinqOld2;
+}
+
+inline std::optional<VlanTag> parse_vlan_tag(Bytes tag) noexcept {
+  if (tag.size() < kVlanTagLength) return std::nullopt;
+  return VlanTag{static_cast<std::uint16_t>(load_be16(tag, 0) & 0x0fff), load_be16(tag, 2)};
+}
 
 }  // namespace conntrail::capture

@@ -78,7 +78,34 @@ TimestampNs FlowTable::list_timeout(List list) const noexcept {
 void FlowTable::add(const PacketInfo& p) {
   bool from_a = true;
   const FlowKey key = make_flow_key(p, options_.key_vlan, &from_a);
-  const auto hash = static_cast<std::uint32_t>(hash_flow_key(key));
+  add_keyed(p, key, static_cast<std::uint32_t>(hash_flow_key(key)), from_a);
+}
+
+void FlowTable::add_batch(std::span<const PacketInfo> packets) {
+  while (packets.size() > kMaxBatch) {
+    add_batch(packets.first(kMaxBatch));
+    packets = packets.subspan(kMaxBatch);
+  }
+  FlowKey keys[kMaxBatch];
+  std::uint32_t hashes[kMaxBatch];
+  bool from_a[kMaxBatch];
+  const std::size_t n = packets.size();
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    keys[i] = make_flow_key(packets[i], options_.key_vlan, &from_a[i]);
+    hashes[i] = static_cast<std::uint32_t>(hash_flow_key(keys[i]));
+    __builtin_prefetch(&slots_[hashes[i] & mask]);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint32_t slot = slots_[hashes[i] & mask];
+    if (slot != 0) __builtin_prefetch(&entries_[slot - 1]);
+  }
+  // In order, with the table as it is at each packet: the prefetches are hints only.
+  for (std::size_t i = 0; i < n; ++i) add_keyed(packets[i], keys[i], hashes[i], from_a[i]);
+}
+
+void FlowTable::add_keyed(const PacketInfo& p, const FlowKey& key, std::uint32_t hash,
+                          bool from_a) {
   std::uint32_t index = find(key, hash);
   if (index != kNil) {
     EndReason reason;
@@ -153,17 +180,19 @@ std::uint32_t FlowTable::create(const FlowKey& key, std::uint32_t hash, const Pa
   if (!options_.subscriber_prefixes.empty()) {
     const IpAddress src = to_ip(p.src, p.is_v6);
     const IpAddress dst = to_ip(p.dst, p.is_v6);
-    for (const IpPrefix& prefix : options_.subscriber_prefixes) {
-      if (prefix.contains(src)) {
-        e.subscriber_side = static_cast<std::uint8_t>(SubscriberSide::kSrc);
-        if (p.has_mac) e.subscriber_mac = p.src_mac;
-        break;
+    // The initiator is tested against every prefix first, then the responder.
+    const auto inside = [this](const IpAddress& ip) {
+      for (const IpPrefix& prefix : options_.subscriber_prefixes) {
+        if (prefix.contains(ip)) return true;
       }
-      if (prefix.contains(dst)) {
-        e.subscriber_side = static_cast<std::uint8_t>(SubscriberSide::kDst);
-        if (p.has_mac) e.subscriber_mac = p.dst_mac;
-        break;
-      }
+      return false;
+    };
+    if (inside(src)) {
+      e.subscriber_side = static_cast<std::uint8_t>(SubscriberSide::kSrc);
+      if (p.has_mac) e.subscriber_mac = p.src_mac;
+    } else if (inside(dst)) {
+      e.subscriber_side = static_cast<std::uint8_t>(SubscriberSide::kDst);
+      if (p.has_mac) e.subscriber_mac = p.dst_mac;
     }
   }
   insert_slot(index, hash);

@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "capture/decode/packet_info.h"
@@ -75,6 +76,12 @@ class FlowTable {
 
   // Accounts one decoded packet (ports final, fragments attributed).
   void add(const PacketInfo& packet);
+  // Accounts packets in order, exactly as add() one by one would, but first
+  // computes every key and prefetches its index slot and entry, so the cache
+  // misses of a batch overlap instead of queueing (the table is larger than
+  // the CPU caches at a few 10k flows).
+  void add_batch(std::span<const PacketInfo> packets);
+  static constexpr std::size_t kMaxBatch = 32;
   // Exports every flow whose idle timeout (or close linger) has passed at `now`.
   void expire(TimestampNs now);
   // Exports every flow: closed TCP flows as tcp-close, the rest with `reason`.
@@ -117,6 +124,7 @@ class FlowTable {
     std::uint32_t tail = kNil;
   };
 
+  void add_keyed(const PacketInfo& p, const FlowKey& key, std::uint32_t hash, bool from_a);
   std::uint32_t find(const FlowKey& key, std::uint32_t hash) const noexcept;
   std::uint32_t create(const FlowKey& key, std::uint32_t hash, const PacketInfo& p, bool from_a);
   void update(std::uint32_t index, const PacketInfo& p, bool from_a) noexcept;

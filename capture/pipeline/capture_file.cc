@@ -34,6 +34,7 @@ Result<CaptureCounters> read_capture_file(const std::string& path, const Capture
   Result<int> n;
   do {
     n = handle->dispatch(kBatch, &on_packet, &meter);
+    meter.sync();
     peak_memory = std::max(peak_memory, meter.flow_table().memory_bytes());
   } while (n && *n > 0);
   meter.finish(EndReason::kShutdown);

@@ -35,13 +35,16 @@ void FlowMeter::on_frame(TimestampNs ts, Bytes frame, std::uint32_t wire_length)
 void FlowMeter::account(PacketInfo& packet) {
   switch (packet.fragment) {
     case FragmentKind::kNone:
-      flows_.add(packet);
+      batch_[batched_++] = packet;
+      if (batched_ == batch_.size()) flush_batch();
       return;
     case FragmentKind::kFirst:
+      flush_batch();
       fragments_.on_first(packet, [this](const PacketInfo& f, bool) { flows_.add(f); });
       flows_.add(packet);
       return;
     case FragmentKind::kLater: {
+      flush_batch();
       bool untracked = false;
       if (fragments_.on_later(packet, &untracked)) {
         if (untracked) errors_.add(DecodeError::kFragmentTableFull);
@@ -52,7 +55,14 @@ void FlowMeter::account(PacketInfo& packet) {
   }
 }
 
+void FlowMeter::flush_batch() {
+  if (batched_ == 0) return;
+  flows_.add_batch(std::span<const PacketInfo>(batch_.data(), batched_));
+  batched_ = 0;
+}
+
 void FlowMeter::advance(TimestampNs now) {
+  flush_batch();
   next_sweep_ = now + kSweepInterval;
   fragments_.expire(now, [this](const PacketInfo& f, bool orphan) {
     if (orphan) errors_.add(DecodeError::kOrphanFragment);
@@ -62,6 +72,7 @@ void FlowMeter::advance(TimestampNs now) {
 }
 
 void FlowMeter::finish(EndReason reason) {
+  flush_batch();
   fragments_.flush([this](const PacketInfo& f, bool orphan) {
     if (orphan) errors_.add(DecodeError::kOrphanFragment);
     flows_.add(f);

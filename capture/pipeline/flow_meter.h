@@ -7,6 +7,7 @@
 // when no packet arrives, so flows still expire when traffic stops.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "capture/decode/decode_error.h"
@@ -35,6 +36,9 @@ class FlowMeter {
   // End of input: pending fragments become orphan flows, every flow is exported.
   void finish(EndReason reason = EndReason::kShutdown);
 
+  // Hands batched packets to the flow table; call before reading counters or
+  // flow_table() between frames (advance() and finish() do it themselves).
+  void sync() { flush_batch(); }
   // Counters so far (flows_exported/evicted filled from the tables).
   CaptureCounters counters() const noexcept;
   const DecodeErrorCounts& decode_errors() const noexcept { return errors_; }
@@ -43,12 +47,18 @@ class FlowMeter {
 
  private:
   void account(PacketInfo& packet);
+  void flush_batch();
 
   LinkType link_;
   DecodeOptions decode_;
   FlowTable flows_;
   FragmentTable fragments_;
   PacketInfo packet_;
+  // Unfragmented packets wait here so the flow table can prefetch a batch;
+  // flushed before anything that must see the table up to date (fragments,
+  // sweeps, counters, end of input), so order and results are unchanged.
+  std::array<PacketInfo, FlowTable::kMaxBatch> batch_;
+  std::size_t batched_ = 0;
   CaptureCounters counters_;
   DecodeErrorCounts errors_;
   TimestampNs next_sweep_ = 0;

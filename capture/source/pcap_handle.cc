@@ -2,6 +2,8 @@
 
 #include <pcap.h>
 
+#include <poll.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -106,6 +108,29 @@ Result<int> PcapHandle::dispatch(int max_packets, PacketCallback callback, void*
   if (n == PCAP_ERROR) return std::unexpected(pcap_error(ErrorCode::kIo, "reading packets", pcap_.get()));
   if (n == PCAP_ERROR_BREAK) return 0;
   return n;
+}
+
+Result<void> PcapHandle::set_nonblocking() {
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  if (pcap_setnonblock(pcap_.get(), 1, errbuf) != 0) {
+    return fail(ErrorCode::kIo, std::string("pcap_setnonblock: ") + errbuf);
+  }
+  return {};
+}
+
+Result<bool> PcapHandle::wait_readable(int timeout_ms) const {
+  const int fd = pcap_get_selectable_fd(pcap_.get());
+  if (fd < 0) return fail(ErrorCode::kUnsupported, "capture handle has no selectable descriptor");
+  pollfd p{fd, POLLIN, 0};
+  const int rc = poll(&p, 1, timeout_ms);
+  if (rc < 0) {
+    if (errno == EINTR) return false;
+    return fail(ErrorCode::kIo, std::string("poll: ") + std::strerror(errno));
+  }
+  if (rc > 0 && (p.revents & (POLLERR | POLLNVAL)) != 0) {
+    return fail(ErrorCode::kIo, "capture descriptor failed (interface down?)");
+  }
+  return rc > 0;
 }
 
 void PcapHandle::break_loop() noexcept { pcap_breakloop(pcap_.get()); }

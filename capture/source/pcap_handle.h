@@ -67,6 +67,14 @@ class PcapHandle {
   // or kIo with libpcap's message. A break_loop() makes it return early.
   Result<int> dispatch(int max_packets, PacketCallback callback, void* context);
 
+  // Live handles: dispatch() then returns at once when no packet is ready,
+  // and the caller waits on wait_readable() with its own timeout.
+  Result<void> set_nonblocking();
+  // Waits until packets can be read or `timeout_ms` passes; true if readable.
+  // TPACKET_V3 hands over a ring block when it is full or its timer (the pcap
+  // timeout) retires it, so this is what makes batched reads.
+  Result<bool> wait_readable(int timeout_ms) const;
+
   // Makes a running dispatch() return; safe from another thread.
   void break_loop() noexcept;
 

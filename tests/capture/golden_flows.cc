@@ -78,6 +78,11 @@ std::vector<CanonicalFlow> canonicalize(const std::vector<FlowRecord>& flows) {
   return out;
 }
 
+std::vector<CanonicalFlow> without_times(std::vector<CanonicalFlow> flows) {
+  for (auto& f : flows) f.values = f.values.substr(0, f.values.find(" ts "));
+  return flows;
+}
+
 std::string diff_flows(std::vector<CanonicalFlow> expected, std::vector<CanonicalFlow> actual) {
   std::sort(expected.begin(), expected.end());
   std::sort(actual.begin(), actual.end());

@@ -25,6 +25,10 @@ struct CanonicalFlow {
 std::vector<CanonicalFlow> load_ground_truth(const std::string& path);
 std::vector<CanonicalFlow> canonicalize(const std::vector<FlowRecord>& flows);
 
+// The same flows without first/last times (for live capture, whose times are
+// the replay's, not the file's).
+std::vector<CanonicalFlow> without_times(std::vector<CanonicalFlow> flows);
+
 // Empty when equal as multisets; else a readable list of missing/extra flows.
 std::string diff_flows(std::vector<CanonicalFlow> expected, std::vector<CanonicalFlow> actual);
 
