@@ -27,9 +27,9 @@ Result<OpenShard> OpenShard::open(const std::filesystem::path& path, const Shard
   const bool existed = std::filesystem::exists(path, ec);
   auto db = sql::Db::open(path, sql::OpenMode::kCreate);
   if (!db) return std::unexpected(db.error());
-  // Page size before the first table exists; 16 KiB pages hold several
-  // blocks' filters per page and cut overflow chains for block blobs.
-  if (auto r = db->exec("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL;"
+  // Page size before the first table exists. 4 KiB: blobs fill whole
+  // overflow pages, larger pages waste more of the last one (see STORAGE.md).
+  if (auto r = db->exec("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;"
                         " PRAGMA synchronous = NORMAL;");
       !r) {
     return std::unexpected(r.error());

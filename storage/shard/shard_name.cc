@@ -161,4 +161,31 @@ Result<std::vector<ShardFile>> list_shard_files(const std::filesystem::path& dat
   return out;
 }
 
+Result<std::vector<ShardFile>> list_shard_files_between(const std::filesystem::path& data_dir,
+                                                        TimestampNs from, TimestampNs to) {
+  std::vector<ShardFile> out;
+  if (to <= from) return out;
+  constexpr TimestampNs kDay = 86400 * kNsPerSecond;
+  for (TimestampNs day = floor_div(from, kDay) * kDay; day < to; day += kDay) {
+    const CivilDate d = civil_date(day);
+    const auto dir = data_dir / fmt::format("{:04d}/{:02d}/{:02d}", d.year, d.month, d.day);
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) continue;
+    std::filesystem::directory_iterator it(dir, ec), end;
+    if (ec) return fail(ErrorCode::kIo, "list " + dir.string() + ": " + ec.message());
+    for (; it != end; it.increment(ec)) {
+      if (ec) return fail(ErrorCode::kIo, "list " + dir.string() + ": " + ec.message());
+      auto f = parse_shard_file_name(it->path().filename().string());
+      if (!f || f->period.end() <= from || f->period.start >= to) continue;
+      f->path = it->path();
+      out.push_back(std::move(*f));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const ShardFile& a, const ShardFile& b) {
+    if (a.period.start != b.period.start) return a.period.start < b.period.start;
+    return a.form < b.form;
+  });
+  return out;
+}
+
 }  // namespace conntrail::storage

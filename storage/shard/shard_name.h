@@ -63,6 +63,11 @@ std::optional<ShardFile> parse_shard_file_name(const std::string& name);
 // files are ignored; an unreadable directory is an error.
 Result<std::vector<ShardFile>> list_shard_files(const std::filesystem::path& data_dir);
 
+// Shard files whose period overlaps [from, to), listing only the day
+// directories of that window (a 30-day query reads 30 directories, not the tree).
+Result<std::vector<ShardFile>> list_shard_files_between(const std::filesystem::path& data_dir,
+                                                        TimestampNs from, TimestampNs to);
+
 // UTC civil date of t, for directory names and calendar arithmetic.
 struct CivilDate {
   int year;

@@ -57,6 +57,12 @@ std::unexpected<Error> sqlite_fail(sqlite3* db, int rc, std::string_view what) {
   return fail(code, std::move(msg));
 }
 
+std::string fmt_percent(char c) {
+  static const char* kHex = "0123456789ABCDEF";
+  const auto u = static_cast<unsigned char>(c);
+  return std::string{'%', kHex[u >> 4], kHex[u & 15]};
+}
+
 std::unexpected<Error> injected(ErrorCode code, std::string_view what) {
   return fail(code, std::string(what) + ": injected fault");
 }
@@ -71,7 +77,22 @@ Statement::~Statement() = default;
 
 Result<Db> Db::open(const std::filesystem::path& path, OpenMode mode) {
   int flags = SQLITE_OPEN_NOMUTEX;  // one connection per thread, never shared
+  std::string name = path.string();
   switch (mode) {
+    case OpenMode::kImmutable: {
+      // URI form "file:...?immutable=1": SQLite skips locks and change checks.
+      std::string uri = "file:";
+      for (char c : name) {
+        if (c == '?' || c == '#' || c == '%') {
+          uri += fmt_percent(c);
+        } else {
+          uri += c;
+        }
+      }
+      name = uri + "?immutable=1";
+      flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+      break;
+    }
     case OpenMode::kReadOnly:
       flags |= SQLITE_OPEN_READONLY;
       break;
@@ -84,7 +105,7 @@ Result<Db> Db::open(const std::filesystem::path& path, OpenMode mode) {
       break;
   }
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  const int rc = sqlite3_open_v2(name.c_str(), &raw, flags, nullptr);
   // sqlite3_open_v2 hands out a handle even on failure; own it first.
   std::unique_ptr<sqlite3, Close> owned(raw);
   if (rc != SQLITE_OK) return sqlite_fail(raw, rc, "open " + path.string());

@@ -29,7 +29,8 @@ struct sqlite3_stmt;
 namespace conntrail::storage::sql {
 
 enum class OpenMode {
-  kReadOnly,   // never creates, never writes (sealed shards, queries)
+  kReadOnly,   // never creates, never writes (queries of open shards)
+  kImmutable,  // read-only file that nothing changes any more (sealed shards): no locking
   kReadWrite,  // existing file only
   kCreate,     // read-write, created when missing
 };

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "storage/codec/flow_block.h"
+#include "storage/seal/sealer.h"
 #include "storage/shard/open_shard.h"
 #include "storage/shard/shard_name.h"
 
@@ -53,6 +54,22 @@ Result<std::unique_ptr<FlowWriter>> FlowWriter::start(StoreOptions options) {
   if (ec) return fail(ErrorCode::kIo, "create " + options.data_dir.string() + ": " + ec.message());
   std::unique_ptr<FlowWriter> w(new FlowWriter(std::move(options)));
   w->queue_.reserve(std::min<std::size_t>(w->options_.queue_capacity, 65536));
+  if (w->options_.seal_in_background) {
+    auto sealer = Sealer::start(w->options_);
+    if (!sealer) return std::unexpected(sealer.error());
+    w->sealer_ = std::move(*sealer);
+    // Open shards left by an earlier run whose time is up: closed for writing
+    // from now on, and sealed in the background.
+    auto files = list_shard_files(w->options_.data_dir);
+    if (!files) return std::unexpected(files.error());
+    const TimestampNs now = w->options_.now();
+    for (const auto& f : *files) {
+      if (f.form != ShardForm::kOpen || f.period.seconds != w->period_seconds_) continue;
+      if (seal_deadline(f.period, w->options_.active_timeout, w->options_.seal_margin) > now) continue;
+      w->closed_.insert(f.period.start);
+      w->sealer_->enqueue(f.period);
+    }
+  }
   w->thread_ = std::thread([p = w.get()] { p->run(); });
   return w;
 }
@@ -111,6 +128,15 @@ void FlowWriter::stop() {
     }
     wake_.notify_one();
     if (thread_.joinable()) thread_.join();
+    if (sealer_) sealer_->stop();
+    if (options_.seal_on_stop) {
+      auto sealed = seal_due_shards(options_, options_.now());
+      if (sealed) {
+        sealed_on_stop_ = sealed->size();
+      } else {
+        note_failure(sealed.error());
+      }
+    }
     std::lock_guard lock(mu_);
     flushed_.notify_all();
   });
@@ -127,6 +153,12 @@ WriterStats FlowWriter::stats() const {
   s.commit_failures = commit_failures_.load();
   s.retry_backlog = retry_backlog_.load();
   s.disk_alarm = disk_alarm_.load();
+  s.shards_sealed = sealed_on_stop_.load();
+  if (sealer_) {
+    const auto ss = sealer_->stats();
+    s.shards_sealed += ss.sealed;
+    s.seal_failures = ss.failures;
+  }
   {
     std::lock_guard lock(mu_);
     s.queue_depth = queued_records_;
@@ -207,8 +239,9 @@ void FlowWriter::dispatch(std::vector<Item>& items) {
     const bool is_counter = std::holds_alternative<CounterItem>(item);
     // A period this or an earlier writer sealed cannot take records any more.
     const ShardPeriod p{start, period_seconds_};
-    if (shards_.find(start) == shards_.end() && pending_.find(start) == pending_.end() &&
-        std::filesystem::exists(shard_path(options_.data_dir, p, ShardForm::kSealed))) {
+    if (closed_.count(start) != 0 ||
+        (shards_.find(start) == shards_.end() && pending_.find(start) == pending_.end() &&
+         std::filesystem::exists(shard_path(options_.data_dir, p, ShardForm::kSealed)))) {
       if (!is_counter) {
         rows_late_.fetch_add(1);
         rows_failed_.fetch_add(1);
@@ -317,6 +350,8 @@ void FlowWriter::close_due_shards(bool stopping) {
   }
   for (auto start : due) {
     close_shard(start);
+    closed_.insert(start);
+    if (sealer_) sealer_->enqueue(ShardPeriod{start, period_seconds_});
   }
   // Bound the number of open connections (offline imports touch many periods).
   while (shards_.size() > kMaxOpenShards) {

@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <variant>
@@ -59,6 +60,7 @@ struct WriterStats {
 namespace codec {
 class FlowBlockEncoder;
 }
+class Sealer;
 
 class FlowWriter {
  public:
@@ -135,6 +137,9 @@ class FlowWriter {
   std::string last_error_;
 
   std::unique_ptr<codec::FlowBlockEncoder> encoder_;
+  std::set<std::int64_t> closed_;  // periods handed to sealing: late from now on
+  std::unique_ptr<Sealer> sealer_;
+  std::atomic<std::uint64_t> sealed_on_stop_{0};
   std::thread thread_;
   std::once_flag stop_once_;
 };
