@@ -25,6 +25,10 @@ struct StoreStatus {
   std::optional<TimestampNs> newest_period_end;
 };
 
+// Call it qualified (storage::status): unqualified, ADL also finds std::filesystem::status.
 Result<StoreStatus> status(const std::filesystem::path& data_dir);
+inline Result<StoreStatus> store_status(const std::filesystem::path& data_dir) {
+  return storage::status(data_dir);
+}
 
 }  // namespace conntrail::storage
