@@ -3,6 +3,8 @@
 
 #include <chrono>
 
+#include "storage/retention/retention.h"
+
 namespace conntrail::storage {
 namespace {
 constexpr auto kSealRetry = std::chrono::seconds(30);
@@ -70,12 +72,25 @@ Sealer::Stats Sealer::stats() const {
 void Sealer::run() {
   std::deque<ShardPeriod> retry;
   auto next_retry = std::chrono::steady_clock::now();
+  auto next_sweep = std::chrono::steady_clock::now();
   for (;;) {
+    if (std::chrono::steady_clock::now() >= next_sweep) {
+      next_sweep = std::chrono::steady_clock::now() + options_.sweep_interval;
+      auto swept = sweep_expired(options_.data_dir, options_.retention_months, options_.now());
+      std::lock_guard lock(mu_);
+      if (swept) {
+        stats_.expired += swept->expired.size();
+      } else {
+        ++stats_.sweep_failures;
+      }
+    }
     ShardPeriod period;
     {
       std::unique_lock lock(mu_);
-      wake_.wait_until(lock, next_retry + kSealRetry, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && std::chrono::steady_clock::now() >= next_retry && !retry.empty()) {
+      const auto wake_at = std::min(next_sweep, retry.empty() ? next_sweep : next_retry + kSealRetry);
+      wake_.wait_until(lock, wake_at, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && std::chrono::steady_clock::now() >= next_retry + kSealRetry &&
+          !retry.empty()) {
         queue_.insert(queue_.end(), retry.begin(), retry.end());
         retry.clear();
       }

@@ -2,7 +2,9 @@
 //
 // The writer hands over a period once it has closed that shard for good
 // (flow_writer.h "Closing rule"); the sealer seals it on its own thread so
-// that sealing (CPU: sort + compress) never delays ingest. A failed seal
+// that sealing (CPU: sort + compress) never delays ingest. The same thread
+// runs the retention sweep (retention.h) at start and every
+// StoreOptions::sweep_interval. A failed seal
 // (disk full, I/O error) is retried every kSealRetry; the open shard stays
 // queryable meanwhile. stop() seals what is queued and returns.
 #pragma once
@@ -35,6 +37,8 @@ class Sealer {
   struct Stats {
     std::uint64_t sealed = 0;
     std::uint64_t failures = 0;
+    std::uint64_t expired = 0;        // shards deleted by retention
+    std::uint64_t sweep_failures = 0;
   };
 
   static Result<std::unique_ptr<Sealer>> start(const StoreOptions& options);

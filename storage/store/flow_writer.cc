@@ -158,6 +158,7 @@ WriterStats FlowWriter::stats() const {
     const auto ss = sealer_->stats();
     s.shards_sealed += ss.sealed;
     s.seal_failures = ss.failures;
+    s.shards_expired = ss.expired;
   }
   {
     std::lock_guard lock(mu_);

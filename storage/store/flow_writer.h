@@ -51,6 +51,7 @@ struct WriterStats {
   std::uint64_t commit_failures = 0;
   std::uint64_t shards_sealed = 0;
   std::uint64_t seal_failures = 0;
+  std::uint64_t shards_expired = 0;  // deleted by the retention sweep
   std::size_t queue_depth = 0;
   std::size_t retry_backlog = 0;  // records held in memory waiting for the disk
   bool disk_alarm = false;        // the last commit failed; cleared by the next success

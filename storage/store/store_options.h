@@ -45,8 +45,9 @@ struct StoreOptions {
   bool seal_in_background = true;
   // On stop(), seal every shard whose period (+ active timeout + margin) has passed.
   bool seal_on_stop = false;
-  // Retention in calendar months (UTC).
+  // Retention in calendar months (UTC), swept on the sealer thread this often.
   int retention_months = 12;
+  std::chrono::seconds sweep_interval{600};
   // How far around an instant sessions_covering() looks for the session records
   // (a session is stored in the shard of its start, or of its end once closed).
   std::chrono::hours session_lookaround{24 * 7};

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 
 #include "storage/shard/shard_counts.h"
 #include "storage/shard/shard_name.h"
@@ -134,6 +135,81 @@ TEST(FlowWriterTest, FullQueueRejectsInsteadOfBlocking) {
   const auto st = (*w)->stats();
   EXPECT_EQ(st.queue_rejected, rejected);
   EXPECT_EQ(st.rows_written, accepted);
+}
+
+}  // namespace
+}  // namespace conntrail::storage
+
+namespace conntrail::storage {
+namespace {
+
+TEST(FlowWriterSealingTest, ClosesAndSealsShardsInTheBackgroundAsTimeMoves) {
+  testing::TestDir dir;
+  testing::SyntheticFlows gen({.seed = 4, .flows_per_second = 5.0});
+  const TimestampNs t0 = period_of(gen.now(), 3600).start;
+  std::atomic<TimestampNs> clock{t0 + kHour / 2};
+  auto o = options_for(dir.path(), &clock);
+  o.seal_in_background = true;
+  auto w = FlowWriter::start(o);
+  ASSERT_TRUE(w);
+  std::uint64_t pushed = 0;
+  // Data for three hours while the wall clock follows the data.
+  for (;;) {
+    auto f = gen.next();
+    if (f.first_ts >= t0 + 3 * kHour) break;
+    clock = f.first_ts;
+    ASSERT_TRUE((*w)->try_push(std::move(f)));
+    ++pushed;
+    if (pushed % 2000 == 0) (*w)->flush();
+  }
+  (*w)->flush();
+  // Hour 0 closed at t0 + 1h + 6 min: sealed by now; hour 1 at t0 + 2h + 6 min too.
+  for (int i = 0; i < 2000 && (*w)->stats().shards_sealed < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    (*w)->flush();
+  }
+  EXPECT_EQ((*w)->stats().shards_sealed, 2u);
+  // A record for a sealed hour is late: counted, not written.
+  auto late = gen.next();
+  late.first_ts = t0 + 10;
+  late.last_ts = t0 + 20;
+  ASSERT_TRUE((*w)->try_push(std::move(late)));
+  (*w)->stop();
+  const auto st = (*w)->stats();
+  EXPECT_EQ(st.rows_late, 1u);
+  EXPECT_EQ(st.rows_failed, 1u);
+  EXPECT_EQ(st.rows_written, pushed);
+  auto s = storage::status(dir.path());
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->shards_sealed, 2u);
+  EXPECT_EQ(s->shards_open, 1u);
+  EXPECT_EQ(s->flows_stored, pushed);
+}
+
+TEST(FlowWriterSealingTest, OfflineImportSealsOnStop) {
+  testing::TestDir dir;
+  testing::SyntheticFlows gen({.seed = 5, .flows_per_second = 3.0});
+  std::atomic<TimestampNs> clock{gen.now() + 30LL * 24 * kHour};  // the capture is a month old
+  auto o = options_for(dir.path(), &clock);
+  o.seal_in_background = false;
+  o.seal_on_stop = true;
+  auto w = FlowWriter::start(o);
+  ASSERT_TRUE(w);
+  std::uint64_t pushed = 0;
+  const TimestampNs end = gen.now() + 5 * kHour;
+  while (gen.now() < end) {
+    ASSERT_TRUE((*w)->try_push(gen.next()));
+    ++pushed;
+  }
+  (*w)->stop();
+  const auto st = (*w)->stats();
+  EXPECT_EQ(st.rows_written, pushed);
+  EXPECT_EQ(st.rows_late, 0u);
+  EXPECT_GE(st.shards_sealed, 5u);
+  auto s = storage::status(dir.path());
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->shards_open, 0u);
+  EXPECT_EQ(s->flows_stored, pushed);
 }
 
 }  // namespace
