@@ -1,0 +1,87 @@
+// storage/codec/block_filter.cc — see block_filter.h.
+#include "storage/codec/block_filter.h"
+
+#include <algorithm>
+#include <bit>
+#include <unordered_set>
+
+namespace conntrail::storage::codec {
+namespace {
+
+constexpr int kProbes = 4;
+constexpr std::uint64_t kAddressSeed = 0x9e3779b97f4a7c15ULL;
+constexpr std::uint64_t kSubscriberSeed = 0xc2b2ae3d27d4eb4fULL;
+
+std::uint64_t mix(std::uint64_t x) noexcept {  // splitmix64 finaliser
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+std::uint64_t address_hash(const IpAddress& a) noexcept {
+  return hash_bytes(a.bytes(), kAddressSeed);
+}
+
+std::uint64_t subscriber_hash(std::string_view s) noexcept {
+  return hash_bytes({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}, kSubscriberSeed);
+}
+
+}  // namespace
+
+std::uint64_t hash_bytes(std::span<const std::uint8_t> bytes, std::uint64_t seed) noexcept {
+  std::uint64_t h = seed ^ (bytes.size() * 0xff51afd7ed558ccdULL);
+  std::size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    std::uint64_t w = 0;
+    for (int k = 0; k < 8; ++k) w |= static_cast<std::uint64_t>(bytes[i + k]) << (8 * k);
+    h = mix(h ^ w);
+  }
+  std::uint64_t w = 0;
+  for (int k = 0; i < bytes.size(); ++i, ++k) w |= static_cast<std::uint64_t>(bytes[i]) << (8 * k);
+  return mix(h ^ w ^ 0x5555);
+}
+
+void build_block_filter(std::span<const FlowRecord> records, std::vector<std::uint8_t>& out) {
+  std::unordered_set<std::uint64_t> keys;
+  keys.reserve(records.size() * 2);
+  for (const auto& f : records) {
+    keys.insert(address_hash(f.src_ip));
+    keys.insert(address_hash(f.dst_ip));
+    if (!f.subscriber.empty()) keys.insert(subscriber_hash(f.subscriber));
+  }
+  const std::size_t bits = std::bit_ceil(std::max<std::size_t>(64, keys.size() * 10));
+  const std::size_t base = out.size();
+  out.resize(base + bits / 8, 0);
+  auto* p = out.data() + base;
+  for (auto h : keys) {
+    const std::uint64_t h2 = (h >> 32) | 1;
+    for (int k = 0; k < kProbes; ++k) {
+      const std::uint64_t bit = (h + k * h2) & (bits - 1);
+      p[bit >> 3] |= static_cast<std::uint8_t>(1u << (bit & 7));
+    }
+  }
+}
+
+bool BlockFilterView::probe(std::uint64_t h) const noexcept {
+  const std::size_t bits = bytes_.size() * 8;
+  if (bits < 64 || !std::has_single_bit(bits)) return true;
+  const std::uint64_t h2 = (h >> 32) | 1;
+  for (int k = 0; k < kProbes; ++k) {
+    const std::uint64_t bit = (h + k * h2) & (bits - 1);
+    if ((bytes_[bit >> 3] & (1u << (bit & 7))) == 0) return false;
+  }
+  return true;
+}
+
+bool BlockFilterView::may_contain(const IpAddress& address) const noexcept {
+  return probe(address_hash(address));
+}
+
+bool BlockFilterView::may_contain_subscriber(std::string_view subscriber) const noexcept {
+  return probe(subscriber_hash(subscriber));
+}
+
+}  // namespace conntrail::storage::codec

@@ -1,0 +1,203 @@
+// storage/query/query_engine.cc — see query_engine.h.
+#include "storage/query/query_engine.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "storage/query/shard_reader.h"
+#include "storage/retention/calendar.h"
+#include "storage/shard/shard_name.h"
+
+namespace conntrail::storage {
+namespace {
+
+// One shard per period: when a crash left both forms, the sealed one.
+std::vector<ShardFile> one_per_period(std::vector<ShardFile> files) {
+  std::vector<ShardFile> out;
+  for (auto& f : files) {
+    if (!out.empty() && out.back().period == f.period) {
+      if (f.form == ShardForm::kSealed) out.back() = std::move(f);
+      continue;
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+Result<ShardReader> open_reader(const std::filesystem::path& data_dir, const ShardFile& f) {
+  auto r = ShardReader::open(f);
+  if (r || f.form == ShardForm::kSealed) return r;
+  // Sealed between listing and opening: the sealed twin has the same rows.
+  ShardFile twin{f.period, ShardForm::kSealed, shard_path(data_dir, f.period, ShardForm::kSealed)};
+  std::error_code ec;
+  if (std::filesystem::exists(twin.path, ec)) return ShardReader::open(twin);
+  return r;
+}
+
+void add_gap(std::vector<Gap>& gaps, TimestampNs from, TimestampNs to, TimestampNs cutoff,
+             TimestampNs now) {
+  auto push = [&](TimestampNs a, TimestampNs b, GapReason why) {
+    if (b <= a) return;
+    if (!gaps.empty() && gaps.back().reason == why && gaps.back().to == a) {
+      gaps.back().to = b;
+    } else {
+      gaps.push_back({a, b, why});
+    }
+  };
+  push(from, std::min(to, cutoff), GapReason::kBeforeRetention);
+  push(std::max(from, cutoff), std::min(to, now), GapReason::kNoData);
+  push(std::max(from, now), to, GapReason::kNotYetWritten);
+}
+
+using SessionKey = std::tuple<int, std::array<std::uint8_t, 16>, std::string, TimestampNs,
+                              std::array<std::uint8_t, 16>, int>;
+
+SessionKey identity(const SessionRecord& s) {
+  return {static_cast<int>(s.source), s.server.bytes(), s.session_id, s.start_ts,
+          s.address.network().bytes(), s.address.length()};
+}
+
+// Merges versions of one session: a closed record beats an open one, a later end an earlier.
+void merge(std::map<SessionKey, SessionRecord>& into, SessionRecord&& s) {
+  auto [it, inserted] = into.try_emplace(identity(s), s);
+  if (inserted) return;
+  SessionRecord& have = it->second;
+  if (have.is_open() && !s.is_open()) {
+    have = std::move(s);
+  } else if (!have.is_open() && !s.is_open() && s.end_ts > have.end_ts) {
+    have = std::move(s);
+  }
+}
+
+}  // namespace
+
+Result<QuerySummary> QueryEngine::run(const Query& query,
+                                      const std::function<bool(const FlowRecord&)>& on_row) const {
+  if (auto r = query.validate(); !r) return std::unexpected(r.error());
+  const TimestampNs earliest = query.from - options_.active_timeout.count() * kNsPerSecond;
+  auto listed = list_shard_files_between(options_.data_dir, earliest, query.to);
+  if (!listed) return std::unexpected(listed.error());
+  const auto files = one_per_period(std::move(*listed));
+
+  QuerySummary summary;
+  const TimestampNs now = options_.now();
+  const TimestampNs cutoff = retention_cutoff(now, options_.retention_months);
+  TimestampNs covered_to = query.from;  // the window is covered by shards up to here
+  std::vector<FlowRecord> buffer;
+  bool overflowed = false;
+
+  auto deliver = [&](const FlowRecord& f) {
+    ++summary.rows;
+    if (!on_row(f)) {
+      summary.stopped_early = true;
+      return false;
+    }
+    return true;
+  };
+  auto drain = [&]() {
+    std::stable_sort(buffer.begin(), buffer.end(),
+                     [](const FlowRecord& a, const FlowRecord& b) { return a.first_ts < b.first_ts; });
+    for (const auto& f : buffer) {
+      if (!deliver(f)) break;
+    }
+    buffer.clear();
+  };
+
+  for (const auto& f : files) {
+    if (f.period.end() > query.from && f.period.start < query.to) {
+      if (f.period.start > covered_to) add_gap(summary.gaps, covered_to, f.period.start, cutoff, now);
+      covered_to = std::max(covered_to, f.period.end());
+    }
+    auto reader = open_reader(options_.data_dir, f);
+    if (!reader) return std::unexpected(reader.error());
+    if (reader->form() == ShardForm::kSealed) {
+      ++summary.shards_sealed;
+    } else {
+      ++summary.shards_open;
+    }
+    auto counters = reader->counters();
+    if (!counters) return std::unexpected(counters.error());
+    summary.counters += *counters;
+    overflowed = false;
+    auto sink = [&](FlowRecord&& rec) {
+      if (!overflowed && buffer.size() < kSortBufferRows) {
+        buffer.push_back(std::move(rec));
+        return true;
+      }
+      // Too many matches in one shard to sort in bounded memory: stream the rest
+      // in storage order.
+      if (!overflowed) {
+        overflowed = true;
+        drain();
+        if (summary.stopped_early) return false;
+      }
+      return deliver(rec);
+    };
+    auto go = reader->scan(query, earliest, sink, summary.blocks_read);
+    if (!go) return std::unexpected(go.error());
+    if (summary.stopped_early) return summary;
+    drain();
+    if (summary.stopped_early) return summary;
+  }
+  if (covered_to < query.to) add_gap(summary.gaps, covered_to, query.to, cutoff, now);
+  return summary;
+}
+
+Result<std::vector<SessionRecord>> QueryEngine::sessions_covering(const IpAddress& address,
+                                                                  TimestampNs t) const {
+  const TimestampNs around =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.session_lookaround).count();
+  auto listed = list_shard_files_between(options_.data_dir, t - around, t + around + 1);
+  if (!listed) return std::unexpected(listed.error());
+  std::map<SessionKey, SessionRecord> merged;
+  for (const auto& f : one_per_period(std::move(*listed))) {
+    auto reader = open_reader(options_.data_dir, f);
+    if (!reader) return std::unexpected(reader.error());
+    auto rows = reader->sessions_for_address(address);
+    if (!rows) return std::unexpected(rows.error());
+    for (auto& s : *rows) {
+      if (s.address.contains(address)) merge(merged, std::move(s));
+    }
+  }
+  std::vector<SessionRecord> out;
+  for (auto& [k, s] : merged) {
+    if (s.covers(t)) out.push_back(std::move(s));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SessionRecord& a, const SessionRecord& b) { return a.start_ts < b.start_ts; });
+  return out;
+}
+
+Result<std::vector<SessionRecord>> QueryEngine::sessions(const SessionQuery& q) const {
+  if (q.to <= q.from) return fail(ErrorCode::kInvalidArgument, "session window: 'to' must be after 'from'");
+  if (!q.address && !q.subscriber) {
+    return fail(ErrorCode::kInvalidArgument, "session query: needs an address or a subscriber");
+  }
+  const TimestampNs around =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.session_lookaround).count();
+  auto listed = list_shard_files_between(options_.data_dir, q.from - around, q.to + around);
+  if (!listed) return std::unexpected(listed.error());
+  std::map<SessionKey, SessionRecord> merged;
+  for (const auto& f : one_per_period(std::move(*listed))) {
+    auto reader = open_reader(options_.data_dir, f);
+    if (!reader) return std::unexpected(reader.error());
+    auto rows = q.subscriber ? reader->sessions_for_subscriber(*q.subscriber)
+                             : reader->sessions_for_address(*q.address);
+    if (!rows) return std::unexpected(rows.error());
+    for (auto& s : *rows) {
+      if (q.address && !s.address.contains(*q.address)) continue;
+      if (q.subscriber && s.subscriber != *q.subscriber) continue;
+      merge(merged, std::move(s));
+    }
+  }
+  std::vector<SessionRecord> out;
+  for (auto& [k, s] : merged) {
+    if (s.start_ts < q.to && (s.is_open() || s.end_ts > q.from)) out.push_back(std::move(s));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SessionRecord& a, const SessionRecord& b) { return a.start_ts < b.start_ts; });
+  return out;
+}
+
+}  // namespace conntrail::storage

@@ -1,0 +1,68 @@
+// storage/seal/sealer.h — the thread that seals closed shards, and the batch sealing entry point.
+//
+// The writer hands over a period once it has closed that shard for good
+// (flow_writer.h "Closing rule"); the sealer seals it on its own thread so
+// that sealing (CPU: sort + compress) never delays ingest. The same thread
+// runs the retention sweep (retention.h) at start and every
+// StoreOptions::sweep_interval. A failed seal
+// (disk full, I/O error) is retried every kSealRetry; the open shard stays
+// queryable meanwhile. stop() seals what is queued and returns.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/result.h"
+#include "storage/manifest/manifest.h"
+#include "storage/seal/seal_shard.h"
+#include "storage/store/store_options.h"
+
+namespace conntrail::storage {
+
+SealOptions seal_options_from(const StoreOptions& options);
+
+// Seals every open shard under data_dir whose period ended, plus active
+// timeout and margin, at or before `now` (`conntrail shards seal`, seal_on_stop,
+// start-up). Runs recover_interrupted_seals first. The caller guarantees no
+// writer still writes those periods. Returns the shards sealed.
+Result<std::vector<SealResult>> seal_due_shards(const StoreOptions& options, TimestampNs now);
+
+class Sealer {
+ public:
+  struct Stats {
+    std::uint64_t sealed = 0;
+    std::uint64_t failures = 0;
+    std::uint64_t expired = 0;        // shards deleted by retention
+    std::uint64_t sweep_failures = 0;
+  };
+
+  static Result<std::unique_ptr<Sealer>> start(const StoreOptions& options);
+  ~Sealer();
+  Sealer(const Sealer&) = delete;
+  Sealer& operator=(const Sealer&) = delete;
+
+  void enqueue(ShardPeriod period);
+  // Seals what is queued (one attempt each), then joins the thread.
+  void stop();
+  Stats stats() const;
+
+ private:
+  explicit Sealer(const StoreOptions& options);
+  void run();
+
+  const StoreOptions options_;
+  Manifest manifest_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<ShardPeriod> queue_;
+  bool stopping_ = false;
+  Stats stats_;
+  std::thread thread_;
+};
+
+}  // namespace conntrail::storage
