@@ -14,6 +14,7 @@
 
 #include "agent/config/agent_config.h"
 #include "agent/log/log.h"
+#include "agent/runtime/agent.h"
 #include "agent/version.h"
 
 namespace po = boost::program_options;
@@ -70,7 +71,9 @@ int main(int argc, char** argv) {
     std::printf("%s: OK\n", path.c_str());
     return 0;
   }
-  // Serving (agent/runtime/) lands in the next commit.
-  std::fprintf(stderr, "conntrail-agent: serving is not built yet\n");
-  return 1;
+  agent::Agent daemon(std::move(*config));
+  // Wiring point for capture and storage (see agent/runtime/agent.h):
+  //   daemon.add_worker({...}); daemon.set_status_provider(...); daemon.set_api_handler(...);
+  //   daemon.on_reload(...);  with daemon.metrics() and *daemon.config().
+  return daemon.run();
 }
