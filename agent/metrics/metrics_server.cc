@@ -120,6 +120,11 @@ void MetricsServer::serve_one(int fd) {
     if (n <= 0) return;
     head.append(buf, static_cast<std::size_t>(n));
   }
+  if (std::min(head.find("\r\n\r\n"), head.find("\n\n")) > kMaxRequestHead) {
+    send_all(fd, response(431, "Request Header Fields Too Large", "request head too large\n"),
+             deadline);
+    return;
+  }
   const std::string line = head.substr(0, head.find_first_of("\r\n"));
   // "GET /metrics HTTP/1.1"; a query string (Prometheus may add none) is ignored.
   const auto sp1 = line.find(' ');
