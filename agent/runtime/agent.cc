@@ -338,12 +338,12 @@ int Agent::Impl::run() {
 
   // 4. Serving.
   watchdog_ = Notifier::watchdog_interval();
-  notifier_.ready();
   std::string ports;
   for (auto p : server_->ports()) ports += (ports.empty() ? "" : ",") + std::to_string(p);
   log::notice("conntrail-agent {} ready: API on {} (port {}), {} worker(s){}", version(),
               cfg->api.listen.front().to_string(), ports, workers_.size(),
               metrics_server_ ? fmt::format(", metrics on port {}", metrics_server_->port()) : "");
+  notifier_.ready();  // after the start-up line, so whoever waits for READY can read it
   const auto now0 = SteadyClock::now();
   next_watchdog_ = now0;
   next_status_ = now0;
