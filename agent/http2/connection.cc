@@ -120,15 +120,10 @@ std::string endpoint_label(const std::string& path) {
 void ServerMetrics::count_request(const std::string& path, int status) {
   // Bounded: at most kMaxEndpoints distinct endpoint labels, the rest are "other".
   static constexpr std::size_t kMaxEndpoints = 64;
-  static std::mutex mu;
-  static std::set<std::string> seen;
   std::string endpoint = endpoint_label(path);
-  {
-    std::lock_guard lock(mu);
-    if (!seen.contains(endpoint)) {
-      if (seen.size() >= kMaxEndpoints) endpoint = "other";
-      else seen.insert(endpoint);
-    }
+  if (!endpoints_seen.contains(endpoint)) {
+    if (endpoints_seen.size() >= kMaxEndpoints) endpoint = "other";
+    else endpoints_seen.insert(endpoint);
   }
   registry
       .counter("conntrail_api_requests_total", "API requests answered, by endpoint and status",
@@ -708,8 +703,8 @@ void Connection::respond(Stream& s, HttpResponse response) {
   if (response.stream) {
     s.source = std::move(response.stream);
     s.source->set_resume(env_->make_resume(id_, s.id));
-  } else if (response.body.empty()) {
-    prd = nullptr;
+  } else if (response.body.empty() || s.request.method == "HEAD") {
+    prd = nullptr;  // RFC 9110 §9.3.2: no content in a response to HEAD
   } else {
     s.body = std::move(response.body);
   }

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -53,7 +54,9 @@ struct ServerMetrics {
   metrics::Counter& rate_limited;
   metrics::Counter& handler_exceptions;
   // conntrail_api_requests_total{endpoint,status}; endpoint label bounded in cardinality.
+  // Called on the loop thread only.
   void count_request(const std::string& path, int status);
+  std::set<std::string> endpoints_seen;
 };
 
 // What a connection needs from its server; outlives every connection.

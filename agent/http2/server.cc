@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -163,6 +164,13 @@ bool Server::Impl::allow_request(const std::string& cert, Clock::time_point now)
 
 Result<std::unique_ptr<Server>> Server::create(const agent::ApiOptions& options, Handler handler,
                                                metrics::Registry* registry) {
+  // OpenSSL writes to sockets with write(2): a client that vanishes must not raise SIGPIPE and
+  // kill the process. Only the default disposition is changed (an embedding program that set
+  // its own handler keeps it).
+  struct sigaction old_action{};
+  if (::sigaction(SIGPIPE, nullptr, &old_action) == 0 && old_action.sa_handler == SIG_DFL) {
+    ::signal(SIGPIPE, SIG_IGN);
+  }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->handler = std::move(handler);

@@ -77,6 +77,8 @@ struct StatusFigures {
   std::optional<std::uint64_t> shards;
   std::string summary;  // e.g. "1234 flows/s, 0 drops, shard 2026-11-29T18, 81% disk free"
 };
+// Called from the API thread (GET /v1/status) and the main thread (STATUS=): must be
+// thread-safe and quick (read atomics or a snapshot, never query the shards synchronously).
 using StatusProvider = std::function<StatusFigures()>;
 
 struct AgentOptions {

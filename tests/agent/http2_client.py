@@ -327,6 +327,43 @@ def mode_slow_reader(args):
     print("closed" if closed else "open")
 
 
+def mode_many_streams(args):
+    """Opens --count streams whose requests never end (raw frames: h2 itself would respect the
+    server's limit); prints how many the server refused with REFUSED_STREAM."""
+    sock = connect(args)
+    h2conn(sock)
+    enc = hpack.Encoder()
+    frames = []
+    for i in range(args.count):
+        f = hyperframe.frame.HeadersFrame(1 + 2 * i)
+        f.data = enc.encode(base_headers(args, "POST"))
+        f.flags.add("END_HEADERS")
+        frames.append(f.serialize())
+    sock.sendall(b"".join(frames))
+    refused = 0
+    buf = b""
+    end = time.time() + 3
+    sock.settimeout(0.5)
+    while time.time() < end and refused < args.count:
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except (ssl.SSLError, OSError):
+            break
+        if not data:
+            break
+        buf += data
+        while len(buf) >= 9:
+            length = int.from_bytes(buf[0:3], "big")
+            if len(buf) < 9 + length:
+                break
+            if buf[3] == 3 and int.from_bytes(buf[9:13], "big") == 7:
+                refused += 1
+            buf = buf[9 + length:]
+    print(f"refused={refused}")
+
+
 def mode_idle(args):
     sock = connect(args)
     start = time.time()
@@ -360,7 +397,7 @@ def main():
     args = p.parse_args()
     modes = {"get": mode_get, "post": mode_post, "rapid-reset": mode_rapid_reset,
              "header-flood": mode_header_flood, "continuation-flood": mode_continuation_flood,
-             "ping-flood": mode_ping_flood, "slow-reader": mode_slow_reader, "idle": mode_idle}
+             "ping-flood": mode_ping_flood, "many-streams": mode_many_streams, "slow-reader": mode_slow_reader, "idle": mode_idle}
     try:
         modes[args.mode](args)
     except (ssl.SSLError, ConnectionError, OSError) as e:

@@ -212,6 +212,24 @@ TEST_F(ServerTest, StreamsABodySourceThroughResumeWithTrailers) {
   EXPECT_EQ(r.out, "status=200 body=\"" + expected + "\" trailers={\"x-chunks\": \"50\"}\n");
 }
 
+TEST_F(ServerTest, HeadGetsHeadersWithoutBody) {
+  start(test_options());
+  auto r = curl(port_, "/v1/status", "officer-a", "-I");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(http_status(r).substr(0, 3), "200");
+  EXPECT_NE(r.out.find("content-length:"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("\"method\""), std::string::npos) << r.out;
+}
+
+TEST_F(ServerTest, StreamsOverTheConcurrentLimitAreRefused) {
+  auto o = test_options();
+  o.max_concurrent_streams = 10;
+  start(o);
+  auto r = h2client("many-streams", port_, "officer-a", "--count 25");
+  EXPECT_EQ(r.out, "refused=15\n");
+  EXPECT_EQ(http_status(curl(port_, "/v1/status", "officer-b")), "200");
+}
+
 TEST_F(ServerTest, HandlerExceptionBecomes500) {
   start(test_options());
   auto r = curl(port_, "/throw", "officer-a");
