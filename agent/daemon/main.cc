@@ -1,16 +1,79 @@
-// conntrail-agent — the daemon. (Walking skeleton: grows with the foundation issue.)
-#include <cstdio>
-#include <cstring>
+// conntrail-agent — the daemon's entry point: command line, then the Agent.
+//
+//   conntrail-agent --config FILE                 run (systemd Type=notify service)
+//   conntrail-agent --config FILE --check-config  validate, print every error, exit 1 if any
+//   conntrail-agent --config FILE --print-config  print the effective configuration
+//   conntrail-agent --version
+//
+// Exit codes: 0 clean stop, 1 configuration or start-up error, 2 usage error.
+#include <boost/program_options.hpp>
 
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "agent/config/agent_config.h"
+#include "agent/log/log.h"
+#include "agent/runtime/agent.h"
 #include "agent/version.h"
 
+namespace po = boost::program_options;
+using namespace conntrail;
+
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--version") == 0) {
-      std::printf("conntrail-agent %s\n", conntrail::version());
-      return 0;
-    }
+  po::options_description desc("conntrail-agent options");
+  desc.add_options()("help,h", "show this help")("version", "print the version and exit")(
+      "config,c", po::value<std::string>(), "configuration file (INI)")(
+      "check-config", "validate the configuration and exit")(
+      "print-config", "print the effective configuration and exit");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "conntrail-agent: %s\n", e.what());
+    return 2;
   }
-  std::fprintf(stderr, "conntrail-agent: usage: conntrail-agent --config FILE\n");
-  return 2;
+  if (vm.count("help")) {
+    std::cout << "usage: conntrail-agent --config FILE [--check-config | --print-config]\n"
+              << desc;
+    return 0;
+  }
+  if (vm.count("version")) {
+    std::printf("conntrail-agent %s\n", version());
+    return 0;
+  }
+  if (!vm.count("config")) {
+    std::fprintf(stderr, "conntrail-agent: --config FILE is required (see --help)\n");
+    return 2;
+  }
+  const std::string path = vm["config"].as<std::string>();
+  auto config = agent::load_config(path);
+  if (!config) {
+    for (const auto& e : config.error()) {
+      // Checking is interactive: plain lines. Running: journald priority prefix.
+      if (vm.count("check-config") || vm.count("print-config")) {
+        std::fprintf(stderr, "%s\n", e.to_string().c_str());
+      } else {
+        agent::log::write(agent::LogLevel::kError, "config: " + e.to_string());
+      }
+    }
+    if (vm.count("check-config")) {
+      std::fprintf(stderr, "%s: %zu error(s)\n", path.c_str(), config.error().size());
+    }
+    return 1;
+  }
+  if (vm.count("print-config")) {
+    std::fputs(agent::format_config(*config).c_str(), stdout);
+    return 0;
+  }
+  if (vm.count("check-config")) {
+    std::printf("%s: OK\n", path.c_str());
+    return 0;
+  }
+  agent::Agent daemon(std::move(*config));
+  // Wiring point for capture and storage (see agent/runtime/agent.h):
+  //   daemon.add_worker({...}); daemon.set_status_provider(...); daemon.set_api_handler(...);
+  //   daemon.on_reload(...);  with daemon.metrics() and *daemon.config().
+  return daemon.run();
 }
