@@ -211,12 +211,12 @@ Result<nlohmann::json> RequestBook::create_event(const NewRequest& req, const Of
 }
 
 Result<const LawfulRequest*> RequestBook::check_view(std::string_view id, const Officer& officer) const {
-  const LawfulRequest* r = find(id);
-  // Another agency's request is reported as absent: its existence is not ours to disclose.
-  if (r == nullptr || r->agency != officer.agency) return fail(ErrorCode::kNotFound, "no such request");
   if (!officer.has(Role::kRequester) && !officer.has(Role::kApprover)) {
     return fail(ErrorCode::kPermission, "requester or approver role needed");
   }
+  const LawfulRequest* r = find(id);
+  // Another agency's request is reported as absent: its existence is not ours to disclose.
+  if (r == nullptr || r->agency != officer.agency) return fail(ErrorCode::kNotFound, "no such request");
   return r;
 }
 
