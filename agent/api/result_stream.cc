@@ -23,7 +23,7 @@ ResultStream::ResultStream(FlowQueryFn query, QuerySpec spec, OutputFormat forma
     : query_(std::move(query)),
       spec_(std::move(spec)),
       formatter_(format, time_format),
-      buffer_limit_(std::max<std::size_t>(buffer_limit, 4096)),
+      buffer_limit_(std::max<std::size_t>(buffer_limit, 4 * kBatchBytes)),
       on_done_(std::move(on_done)) {
   pending_ = formatter_.header();  // CSV header; empty for NDJSON
   produced_ = pending_.size();
@@ -52,27 +52,44 @@ void ResultStream::start_worker_locked() {
 }
 
 void ResultStream::run() {
-  auto on_row = [this](const FlowRecord& flow) -> bool {
-    std::string line = formatter_.row(flow);
+  // Rows are formatted into a local batch and handed over a batch at a time,
+  // so the lock and the wake-ups cost per ~16 KiB, not per row.
+  std::string batch;
+  std::vector<std::uint64_t> batch_ends;  // row ends relative to the batch start
+  auto flush = [&]() -> bool {
     std::function<void()> wake;
     {
       std::unique_lock lock(mu_);
-      space_.wait(lock, [&] { return abandoned_ || pending_.size() - pending_off_ < buffer_limit_; });
+      producer_waiting_ = true;
+      space_.wait(lock, [&] {
+        return abandoned_ || pending_.size() - pending_off_ + batch.size() <= buffer_limit_ ||
+               pending_.size() == pending_off_;
+      });
+      producer_waiting_ = false;
       if (abandoned_) return false;
-      pending_ += line;
-      produced_ += line.size();
-      row_ends_.push_back(produced_);
+      for (std::uint64_t end : batch_ends) row_ends_.push_back(produced_ + end);
+      pending_ += batch;
+      produced_ += batch.size();
       if (want_resume_) {
         want_resume_ = false;
         wake = resume_;
       }
     }
+    batch.clear();
+    batch_ends.clear();
     if (wake) wake();  // outside the lock: the server may call read() from it
     return true;
+  };
+  auto on_row = [&](const FlowRecord& flow) -> bool {
+    batch += formatter_.row(flow);
+    batch_ends.push_back(batch.size());
+    if (batch.size() < kBatchBytes) return true;
+    return flush();
   };
   Result<QueryCompleteness> outcome = fail(ErrorCode::kInternal, "query did not run");
   try {
     outcome = query_(spec_, on_row);
+    if (!batch.empty()) flush();
   } catch (const std::exception& e) {  // the query function is foreign code: contain it
     outcome = fail(ErrorCode::kInternal, std::string("query failed: ") + e.what());
   } catch (...) {
@@ -114,8 +131,11 @@ http2::BodySource::Chunk ResultStream::read(std::span<char> buffer) {
       pending_.erase(0, pending_off_);
       pending_off_ = 0;
     }
+    // Wake the producer only once a whole batch fits again (hysteresis).
+    const bool wake_producer =
+        producer_waiting_ && pending_.size() - pending_off_ + kBatchBytes <= buffer_limit_;
     lock.unlock();
-    space_.notify_one();
+    if (wake_producer) space_.notify_one();
     return {Status::kData, n};
   }
   if (!producer_done_) {

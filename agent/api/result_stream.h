@@ -3,8 +3,8 @@
 // A query over 30 days can produce millions of rows; the server must not hold
 // them. ResultStream runs the injected FlowQueryFn on its own worker thread,
 // which formats each row (FlowFormatter: the same columns as `conntrail
-// flows`) into a buffer bounded by `buffer_limit` bytes and waits when it is
-// full. The server's event loop pulls bytes with read(); when the buffer is
+// flows`) into 16 KiB batches and hands them to a buffer bounded by
+// `buffer_limit` bytes (at least 64 KiB), waiting while a batch does not fit. The server's event loop pulls bytes with read(); when the buffer is
 // empty read() returns kWouldBlock and the worker calls the resume function
 // once there is more. So memory is one buffer per stream whatever the result.
 //
@@ -63,6 +63,7 @@ class ResultStream final : public http2::BodySource {
   http2::HeaderList trailers() override;
 
  private:
+  static constexpr std::size_t kBatchBytes = 16 * 1024;
   void start_worker_locked();
   void run();  // worker thread body
   void finish(bool finished, std::string error);
@@ -84,6 +85,7 @@ class ResultStream final : public http2::BodySource {
   bool started_ = false;
   bool producer_done_ = false;
   bool abandoned_ = false;          // the consumer is gone or finished: stop producing
+  bool producer_waiting_ = false;   // the worker sleeps on space_
   std::optional<Result<QueryCompleteness>> outcome_;
 
   // Consumer (event-loop) side only.

@@ -15,3 +15,9 @@ conntrail_add_test(api_test
           ${CMAKE_CURRENT_LIST_DIR}/api_results_test.cc
   LIBS conntrail_agent_lib
   LABELS unit)
+# Runs the real `conntrail audit verify` binary.
+conntrail_add_test(api_audit_cli_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/api_audit_cli_test.cc
+  LIBS conntrail_storage
+  LABELS integration)
+add_dependencies(api_audit_cli_test conntrail)
