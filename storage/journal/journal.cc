@@ -187,15 +187,30 @@ Result<JournalVerifyReport> verify_journal(const std::string& path, std::size_t 
       have_prev = false;
       continue;
     }
-    const JournalEntry& e = parsed->entry;
+    JournalEntry& e = parsed->entry;
     ++r.entries;
-    seqs.push_back(e.seq);
     if (!parsed->hash_ok) {
+      // The content, seq included, is untrusted: place the entry where its
+      // position says it belongs, so one edit is reported once, as a change.
+      const std::uint64_t stored = e.seq;
+      if (have_prev) {
+        e.seq = prev_seq + 1;
+      } else if (line_no == 1) {
+        e.seq = 1;
+      }
       add_problem(r, max_problems,
                   {JournalProblemKind::kChanged, line_no, e.seq, 1,
-                   fmt::format("entry seq {} (line {}) was changed: its content does not match "
-                               "its hash",
-                               e.seq, line_no)});
+                   stored == e.seq
+                       ? fmt::format("entry seq {} (line {}) was changed: its content does not "
+                                     "match its hash",
+                                     e.seq, line_no)
+                       : fmt::format("entry seq {} (line {}) was changed (it now claims seq {}): "
+                                     "its content does not match its hash",
+                                     e.seq, line_no, stored)});
+    }
+    seqs.push_back(e.seq);
+    if (!parsed->hash_ok) {
+      // reported above
     } else if (line_no == 1 && e.seq == 1 && e.prev != kGenesisHash) {
       add_problem(r, max_problems,
                   {JournalProblemKind::kChanged, line_no, e.seq, 1,

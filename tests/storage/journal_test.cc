@@ -149,6 +149,20 @@ TEST_F(JournalTest, DetectsChangedAndRehashedEntryByTheNextLink) {
   EXPECT_EQ(r.problems[0].seq, 2u);
 }
 
+TEST_F(JournalTest, ChangedSequenceNumberIsOneChangeNotARemoval) {
+  write_entries(5);
+  auto ls = lines();
+  const auto pos = ls[2].find("\"seq\":3");
+  ASSERT_NE(pos, std::string::npos);
+  ls[2].replace(pos, 7, "\"seq\":30");
+  write_lines(ls);
+  auto r = verify();
+  ASSERT_EQ(r.problems.size(), 1u) << describe(r);
+  EXPECT_EQ(r.problems[0].kind, JournalProblemKind::kChanged);
+  EXPECT_EQ(r.problems[0].seq, 3u);
+  EXPECT_NE(r.problems[0].detail.find("claims seq 30"), std::string::npos);
+}
+
 TEST_F(JournalTest, DetectsRemovedEntry) {
   write_entries(6);
   auto ls = lines();
