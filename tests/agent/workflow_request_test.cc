@@ -121,3 +121,44 @@ TEST(RequestBookTest, IgnoresUnrelatedEntries) {
 
 }  // namespace
 }  // namespace conntrail::agent
+
+namespace conntrail::agent {
+namespace {
+
+// Bad input never crashes: mutated and random bodies give a FieldError or a request.
+TEST(NewRequestTest, SurvivesMutatedAndRandomBodies) {
+  const std::string seed = body_with(
+      R"([{"ip":"192.0.2.10"},{"ip":"100.64.1.7","port":51000},{"prefix":"2001:db8:1::/56"},{"subscriber":"alice@isp"}])");
+  std::uint64_t x = 0x9e3779b97f4a7c15ULL;
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  int accepted = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string b = seed;
+    const int edits = 1 + static_cast<int>(next() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t pos = next() % b.size();
+      switch (next() % 3) {
+        case 0: b[pos] = static_cast<char>(next() & 0xff); break;
+        case 1: b.erase(pos, 1 + next() % 8); break;
+        default: b.insert(pos, std::string(1 + next() % 4, static_cast<char>(next() & 0xff)));
+      }
+      if (b.empty()) b = "{";
+    }
+    auto r = parse_new_request(b, RequestLimits{}, kNow);
+    if (r) ++accepted;
+  }
+  EXPECT_LT(accepted, 20000);
+  // Deep nesting within the body limit: the parser must not recurse itself to death.
+  const std::string deep = std::string(30000, '[') + std::string(30000, ']');
+  EXPECT_FALSE(parse_new_request(deep, RequestLimits{}, kNow));
+  const std::string deep_obj = "{\"selectors\":" + std::string(30000, '[') + std::string(30000, ']') + "}";
+  EXPECT_FALSE(parse_new_request(deep_obj, RequestLimits{}, kNow));
+}
+
+}  // namespace
+}  // namespace conntrail::agent

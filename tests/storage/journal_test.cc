@@ -277,6 +277,32 @@ TEST_F(JournalTest, InvalidUtf8IsRecordedNotThrown) {
   EXPECT_TRUE(verify().ok());
 }
 
+TEST(JournalLineTest, SurvivesMutatedLines) {
+  nlohmann::json body = {{"fields", {{"id", "r-1"}, {"n", 1}}}, {"prev", std::string(kGenesisHash)},
+                         {"seq", 1}, {"time", "2026-11-20T00:00:00.000000000Z"}, {"type", "t"}};
+  std::string b = body.dump();
+  const std::string h = sha256_hex(b);
+  b.pop_back();
+  const std::string line = b + ",\"hash\":\"" + h + "\"}";
+  ASSERT_TRUE(parse_journal_line(line));
+  std::uint64_t x = 88172645463325252ULL;
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  for (int i = 0; i < 20000; ++i) {
+    std::string m = line;
+    const std::size_t pos = next() % m.size();
+    m[pos] = static_cast<char>(next() & 0xff);
+    auto e = parse_journal_line(m);
+    if (m != line) {
+      EXPECT_FALSE(e) << m;  // any change to a line is caught
+    }
+  }
+}
+
 TEST_F(JournalTest, EmptyOrMissingFile) {
   auto r = verify_journal(path_);
   ASSERT_FALSE(r);
