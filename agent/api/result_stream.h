@@ -33,7 +33,7 @@
 #include "agent/api/flow_query.h"
 #include "agent/http2/http_types.h"
 #include "core/flow_format.h"
-#include "storage/journal/sha256.h"
+#include "storage/hash/sha256.h"
 
 namespace conntrail::agent {
 

@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "storage/journal/line_reader.h"
-#include "storage/journal/sha256.h"
+#include "storage/hash/sha256.h"
 
 namespace conntrail::storage {
 namespace {

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/handle.h"
-#include "storage/manifest/sha256.h"
+#include "storage/hash/sha256.h"
 
 namespace conntrail::storage {
 namespace {

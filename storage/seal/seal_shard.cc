@@ -16,7 +16,7 @@
 
 #include "core/handle.h"
 #include "storage/codec/flow_block.h"
-#include "storage/manifest/sha256.h"
+#include "storage/hash/sha256.h"
 #include "storage/seal/sealed_format.h"
 #include "storage/shard/schema.h"
 #include "storage/shard/shard_counts.h"

@@ -6,7 +6,7 @@
 #include <map>
 
 #include "storage/manifest/manifest.h"
-#include "storage/manifest/sha256.h"
+#include "storage/hash/sha256.h"
 #include "storage/shard/schema.h"
 #include "storage/shard/shard_counts.h"
 #include "storage/shard/shard_name.h"

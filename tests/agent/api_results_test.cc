@@ -10,7 +10,7 @@
 
 #include "agent/api/result_stream.h"
 #include "api_test_support.h"
-#include "storage/journal/sha256.h"
+#include "storage/hash/sha256.h"
 
 namespace conntrail::agent::testing {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "api_test_support.h"
 #include "core/flow_format.h"
-#include "storage/journal/sha256.h"
+#include "storage/hash/sha256.h"
 
 namespace conntrail::agent::testing {
 namespace {

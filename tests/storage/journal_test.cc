@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "storage/journal/sha256.h"
+#include "storage/hash/sha256.h"
 
 namespace conntrail::storage {
 namespace {

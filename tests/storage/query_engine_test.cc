@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "storage/manifest/manifest.h"
-#include "storage/manifest/sha256.h"
+#include "storage/hash/sha256.h"
 #include "storage/query/query_engine.h"
 #include "storage/seal/sealer.h"
 #include "storage/shard/shard_name.h"

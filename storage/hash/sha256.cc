@@ -1,7 +1,13 @@
-#include "storage/journal/sha256.h"
+#include "storage/hash/sha256.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <vector>
 
 #include <openssl/evp.h>
 
@@ -39,6 +45,36 @@ Sha256Digest Sha256::digest() const {
 }
 
 std::string Sha256::hex() const { return to_hex(digest()); }
+
+Sha256Digest sha256(std::span<const std::uint8_t> bytes) {
+  return sha256(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+Sha256Digest sha256(std::string_view text) {
+  Sha256 h;
+  h.update(text);
+  return h.digest();
+}
+
+Result<Sha256Digest> sha256_file(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return fail(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
+                "open " + path.string() + ": " + std::strerror(errno));
+  }
+  Sha256 h;
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail(ErrorCode::kIo, "read " + path.string() + ": " + std::strerror(errno));
+    }
+    if (n == 0) break;
+    h.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+  }
+  return h.digest();
+}
 
 std::string sha256_hex(std::string_view bytes) {
   Sha256 h;

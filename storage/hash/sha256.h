@@ -1,17 +1,21 @@
-// storage/journal/sha256.h — SHA-256 as a small value type over OpenSSL's EVP.
+// storage/hash/sha256.h — SHA-256 as a small value type over OpenSSL's EVP.
 //
-// The audit journal chains entries by SHA-256, and the lawful API hashes every
-// result body it delivers; both use this one incremental hasher so the digest
+// The shard manifest and the audit journal chain entries by SHA-256, sealing
+// hashes whole shard files, and the lawful API hashes every result body it
+// delivers; all use this one incremental hasher so the digest
 // text form (64 lowercase hex digits) is the same everywhere. The EVP context
 // has one owner (ctx_) and is freed in its deleter.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
-#include <memory>
+#include "core/result.h"
 
 // OpenSSL's EVP_MD_CTX, declared here so that only sha256.cc includes <openssl/evp.h>.
 struct evp_md_ctx_st;
@@ -38,6 +42,10 @@ class Sha256 {
   std::unique_ptr<evp_md_ctx_st, FreeCtx> ctx_;
 };
 
+Sha256Digest sha256(std::span<const std::uint8_t> bytes);
+Sha256Digest sha256(std::string_view text);
+// Streams the file in 1 MiB pieces: bounded memory for any size.
+Result<Sha256Digest> sha256_file(const std::filesystem::path& path);
 std::string sha256_hex(std::string_view bytes);
 std::string to_hex(const Sha256Digest& digest);
 // True for exactly 64 lowercase hex digits.
