@@ -16,12 +16,21 @@ scripts/make-demo-officers.sh var/demo/pki var/demo/officers.json >/dev/null
 # its flows are then inside retention and in the current shards.
 [[ -f var/demo/demo.pcap ]] || scripts/demo-pcap.py retime configs/demo/demo.pcap var/demo/demo.pcap
 
+# A request for the demo's whole window (the last three hours), ready to file.
+cat > var/demo/request.json <<EOT
+{"case_reference": "C-17", "legal_basis": "Data Retention Act s.5 (demo)",
+ "warrant_reference": "W-9", "justification": "demo: one subscriber's connections",
+ "selectors": [{"ip": "100.64.0.10"}, {"prefix": "2001:db8:100:100::/56"}],
+ "from": "$(date -u -d '-3 hours' +%Y-%m-%dT%H:%M:%SZ)", "to": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+ "categories": ["flows"]}
+EOT
+
 build/agent/conntrail-agent --config configs/demo.conf &
 agent=$!
 trap 'kill -TERM $agent 2>/dev/null; wait $agent' INT TERM EXIT
 
 pki=var/demo/pki
-curl_a="curl --http2 --cacert $pki/ca.crt --cert $pki/officer-a.crt --key $pki/officer-a.key"
+curl_a="curl -s --http2 --cacert $pki/ca.crt --cert $pki/officer-a.crt --key $pki/officer-a.key"
 for _ in $(seq 1 100); do
   $curl_a -sf https://127.0.0.1:8443/v1/status >/dev/null 2>&1 && break
   kill -0 $agent 2>/dev/null || { echo "demo: the agent exited; see the messages above" >&2; exit 1; }
@@ -31,17 +40,30 @@ done
 cat <<EOT
 
 conntrail demo is running: API https://127.0.0.1:8443 (mutual TLS), data in var/demo/data.
+Try it from another terminal in this directory:
 
-  # status (any officer certificate):
-  $curl_a https://127.0.0.1:8443/v1/status
+  pki=var/demo/pki
+  as() { curl -s --http2 --cacert \$pki/ca.crt --cert \$pki/\$1.crt --key \$pki/\$1.key "\${@:2}"; echo; }
 
-  # file a request as officer A, approve it as officer B, fetch the results as A:
-  $curl_a -H 'content-type: application/json' -d @configs/demo/request.json https://127.0.0.1:8443/v1/requests
-  curl --http2 --cacert $pki/ca.crt --cert $pki/officer-b.crt --key $pki/officer-b.key -X POST https://127.0.0.1:8443/v1/requests/ID/approve
-  $curl_a https://127.0.0.1:8443/v1/requests/ID/results
+  as officer-a https://127.0.0.1:8443/v1/status
 
-  # the operator's view of the stored data:
+  # officer A files a request (var/demo/request.json), officer B approves, A fetches the results:
+  id=\$(as officer-a -H 'content-type: application/json' -d @var/demo/request.json \\
+        https://127.0.0.1:8443/v1/requests | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  as officer-a https://127.0.0.1:8443/v1/requests/\$id/results     # 409: not approved yet
+  as officer-b -X POST https://127.0.0.1:8443/v1/requests/\$id/approve
+  as officer-a https://127.0.0.1:8443/v1/requests/\$id/results | head
+  as officer-a -H 'accept: text/csv' https://127.0.0.1:8443/v1/requests/\$id/results | head
+  as officer-a https://127.0.0.1:8443/v1/requests/\$id/manifest
+
+  # the auditor checks the hash-chained journal and the statistics:
+  as auditor https://127.0.0.1:8443/v1/audit/verify
+  as auditor https://127.0.0.1:8443/v1/statistics
+
+  # the operator's view (while the agent runs, or after):
   build/agent/conntrail shards list --data-dir var/demo/data
+  build/agent/conntrail query --data-dir var/demo/data --ip 100.64.0.10 \\
+        --from "\$(date -u -d '-3 hours' +%FT%TZ)" --to "\$(date -u +%FT%TZ)"
 
 docs/API.md lists every endpoint. Press Ctrl-C to stop the agent.
 EOT

@@ -14,8 +14,13 @@
 
 #include "agent/config/agent_config.h"
 #include "agent/log/log.h"
+#include "agent/api/lawful_api.h"
 #include "agent/runtime/agent.h"
+#include "agent/runtime/data_pipeline.h"
+#include "agent/runtime/module_options.h"
+#include "agent/runtime/storage_flow_query.h"
 #include "agent/version.h"
+#include "storage/store/data_dir_lock.h"
 
 namespace po = boost::program_options;
 using namespace conntrail;
@@ -71,9 +76,35 @@ int main(int argc, char** argv) {
     std::printf("%s: OK\n", path.c_str());
     return 0;
   }
+  // Before anything opens the shards or the journal: one process per data directory.
+  auto lock = storage::DataDirLock::acquire(config->storage.data_dir);
+  if (!lock) {
+    agent::log::write(agent::LogLevel::kError, "storage: " + lock.error().message);
+    return 1;
+  }
   agent::Agent daemon(std::move(*config));
-  // Wiring point for capture and storage (see agent/runtime/agent.h):
-  //   daemon.add_worker({...}); daemon.set_status_provider(...); daemon.set_api_handler(...);
-  //   daemon.on_reload(...);  with daemon.metrics() and *daemon.config().
+  const auto snapshot = daemon.config();
+
+  // Storage is registered before capture: workers stop in reverse order, so
+  // capture exports its open flows before the writer commits and stops.
+  agent::DataPipeline pipeline(*snapshot, daemon.metrics());
+  daemon.add_worker(pipeline.storage_worker());
+  daemon.add_worker(pipeline.capture_worker());
+  daemon.set_status_provider([&pipeline] { return pipeline.status(); });
+
+  auto api = agent::LawfulApi::open(agent::lawful_api_options(*snapshot),
+                                    agent::make_storage_flow_query(agent::store_options(*snapshot)),
+                                    agent::Clock{});
+  if (!api) {
+    agent::log::write(agent::LogLevel::kError, "api: " + api.error().message);
+    return 1;
+  }
+  daemon.set_api_handler([&api](const http2::HttpRequest& r) { return (*api)->handle(r); });
+  daemon.on_reload([&api](const agent::AgentConfig&) {
+    if (auto r = (*api)->reload_officers(); !r) {
+      agent::log::write(agent::LogLevel::kError, "officers: reload failed, keeping the old file: " +
+                                                     r.error().message);
+    }
+  });
   return daemon.run();
 }

@@ -57,6 +57,12 @@ void Registry::gauge_callback(const std::string& name, const std::string& help,
   family(name, help, Type::kGauge).series[render_labels(labels)].callback = std::move(fn);
 }
 
+void Registry::counter_callback(const std::string& name, const std::string& help,
+                                const Labels& labels, std::function<double()> fn) {
+  std::lock_guard lock(mu_);
+  family(name, help, Type::kCounter).series[render_labels(labels)].callback = std::move(fn);
+}
+
 namespace {
 std::string format_value(double v) {
   if (std::isnan(v)) return "NaN";

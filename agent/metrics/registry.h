@@ -58,6 +58,10 @@ class Registry {
   // A gauge whose value is read by calling `fn` at exposition time.
   void gauge_callback(const std::string& name, const std::string& help, const Labels& labels,
                       std::function<double()> fn);
+  // A counter whose value is read by calling `fn` at exposition time: for totals another
+  // module already keeps (capture's per-interface counters, the writer's statistics).
+  void counter_callback(const std::string& name, const std::string& help, const Labels& labels,
+                        std::function<double()> fn);
 
   // Prometheus text exposition format 0.0.4.
   std::string expose() const;

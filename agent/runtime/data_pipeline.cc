@@ -1,0 +1,253 @@
+#include "agent/runtime/data_pipeline.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <thread>
+
+#include "agent/log/log.h"
+#include "agent/runtime/module_options.h"
+#include "capture/pipeline/capture_file.h"
+
+namespace conntrail::agent {
+namespace {
+
+constexpr auto kTick = std::chrono::milliseconds(250);
+constexpr int kTicksPerPublish = 20;  // capture counters and status every 5 s
+
+CaptureCounters minus(const CaptureCounters& a, const CaptureCounters& b) {
+  CaptureCounters d;
+  d.packets = a.packets - b.packets;
+  d.bytes = a.bytes - b.bytes;
+  d.decode_errors = a.decode_errors - b.decode_errors;
+  d.kernel_drops = a.kernel_drops - b.kernel_drops;
+  d.interface_drops = a.interface_drops - b.interface_drops;
+  d.queue_drops = a.queue_drops - b.queue_drops;
+  d.flows_exported = a.flows_exported - b.flows_exported;
+  d.flows_evicted = a.flows_evicted - b.flows_evicted;
+  return d;
+}
+
+TimestampNs wall_now() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+DataPipeline::DataPipeline(const AgentConfig& config, metrics::Registry& metrics)
+    : config_(config) {
+  register_metrics(metrics);
+}
+
+DataPipeline::~DataPipeline() {
+  if (live_) live_->stop();
+  if (writer_) writer_->stop();
+}
+
+bool DataPipeline::push_flow(FlowRecord&& flow) {
+  if (writer_->try_push(std::move(flow))) {
+    flows_pushed_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  queue_drops_.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+void DataPipeline::publish_counters(TimestampNs now) {
+  CaptureCounters delta;
+  {
+    std::lock_guard lock(mu_);
+    if (live_) {
+      CaptureCounters sum;
+      for (const auto& i : live_->counters()) sum += i.counters;
+      capture_totals_ = sum;
+    }
+    capture_totals_.queue_drops = queue_drops_.load(std::memory_order_relaxed);
+    delta = minus(capture_totals_, published_);
+    published_ = capture_totals_;
+  }
+  if (delta != CaptureCounters{}) writer_->add_counters(now, delta);
+}
+
+void DataPipeline::refresh_status() {
+  auto s = storage::status(config_.storage.data_dir);
+  if (!s) {
+    log::write(LogLevel::kWarning, "storage: status: " + s.error().message);
+    return;
+  }
+  std::lock_guard lock(mu_);
+  store_status_ = *s;
+}
+
+StatusFigures DataPipeline::status() const {
+  StatusFigures f;
+  std::lock_guard lock(mu_);
+  f.flows_stored = store_status_.flows_stored;
+  f.shards = store_status_.shards_open + store_status_.shards_sealed;
+  const auto w = writer_ ? writer_->stats() : storage::WriterStats{};
+  f.summary = fmt::format("{} packets, {} flows stored, {} drops (kernel {}, queue {}), {} shards{}",
+                          capture_totals_.packets, store_status_.flows_stored,
+                          capture_totals_.kernel_drops + capture_totals_.interface_drops +
+                              capture_totals_.queue_drops,
+                          capture_totals_.kernel_drops, capture_totals_.queue_drops,
+                          store_status_.shards_open + store_status_.shards_sealed,
+                          w.disk_alarm ? ", DISK ALARM: " + w.last_error : "");
+  return f;
+}
+
+WorkerSpec DataPipeline::storage_worker() {
+  WorkerSpec w;
+  w.name = "storage";
+  w.prepare = [this]() -> Result<void> {
+    auto writer = storage::FlowWriter::start(store_options(config_));
+    if (!writer) return std::unexpected(writer.error());
+    writer_ = std::move(*writer);
+    refresh_status();
+    return {};
+  };
+  w.run = [this](Heartbeat& hb) -> Result<void> {
+    bool alarmed = false;
+    for (int tick = 0; !storage_stop_.load(); ++tick) {
+      hb.beat();
+      std::this_thread::sleep_for(kTick);
+      if (tick % kTicksPerPublish != 0) continue;
+      publish_counters(wall_now());
+      refresh_status();
+      const auto stats = writer_->stats();
+      if (stats.disk_alarm != alarmed) {
+        alarmed = stats.disk_alarm;
+        // Logged once per transition, not per failed batch.
+        if (alarmed) {
+          log::write(LogLevel::kError, "storage: writes failing, records held in memory: " +
+                                           stats.last_error);
+        } else {
+          log::write(LogLevel::kNotice, "storage: writes succeed again");
+        }
+      }
+    }
+    publish_counters(wall_now());
+    writer_->stop();
+    refresh_status();
+    return {};
+  };
+  w.stop = [this] { storage_stop_.store(true); };
+  return w;
+}
+
+WorkerSpec DataPipeline::capture_worker() {
+  WorkerSpec w;
+  w.name = "capture";
+  if (!config_.capture.interfaces.empty()) {
+    w.prepare = [this]() -> Result<void> {
+      capture::LiveCaptureOptions options;
+      options.interfaces = interface_options(config_.capture);
+      auto live = capture::LiveCapture::start(std::move(options),
+                                              [this](FlowRecord&& f) { return push_flow(std::move(f)); });
+      if (!live) return std::unexpected(live.error());
+      std::lock_guard lock(mu_);
+      live_ = std::move(*live);
+      return {};
+    };
+    w.run = [this](Heartbeat& hb) -> Result<void> {
+      while (!capture_stop_.load()) {
+        hb.beat();
+        std::this_thread::sleep_for(kTick);
+      }
+      live_->stop();  // exports every open flow before returning
+      return {};
+    };
+  } else if (!config_.capture.pcap_file.empty()) {
+    w.run = [this](Heartbeat& hb) -> Result<void> {
+      capture::CaptureOptions options;
+      options.meter = meter_options(config_.capture);
+      TimestampNs last_seen = 0;
+      auto counters = capture::read_capture_file(
+          config_.capture.pcap_file, options, [&](FlowRecord&& flow) {
+            hb.beat();
+            last_seen = std::max(last_seen, flow.last_ts);
+            push_flow(std::move(flow));
+          });
+      if (!counters) {
+        return fail(counters.error().code,
+                    "capture file " + config_.capture.pcap_file + ": " + counters.error().message);
+      }
+      {
+        std::lock_guard lock(mu_);
+        capture_totals_ = *counters;
+      }
+      // The file's counters belong to the time it covers, not to now.
+      publish_counters(last_seen);
+      log::write(LogLevel::kInfo, fmt::format("capture: {} consumed: {} packets, {} flows",
+                                              config_.capture.pcap_file, counters->packets,
+                                              counters->flows_exported));
+      capture_done_.store(true);
+      return {};
+    };
+  } else {
+    // No input configured (the packaged default): serve stored data only.
+    w.run = [](Heartbeat&) -> Result<void> { return {}; };
+  }
+  w.stop = [this] { capture_stop_.store(true); };
+  return w;
+}
+
+void DataPipeline::register_metrics(metrics::Registry& m) {
+  auto totals = [this](auto field) {
+    return [this, field]() {
+      std::lock_guard lock(mu_);
+      return static_cast<double>(capture_totals_.*field);
+    };
+  };
+  m.counter_callback("conntrail_capture_packets_total", "Packets handed to the decoder", {},
+                     totals(&CaptureCounters::packets));
+  m.counter_callback("conntrail_capture_bytes_total", "Wire bytes of captured packets", {},
+                     totals(&CaptureCounters::bytes));
+  m.counter_callback("conntrail_capture_decode_errors_total",
+                     "Packets that belonged to no flow", {}, totals(&CaptureCounters::decode_errors));
+  m.counter_callback("conntrail_capture_kernel_drops_total", "pcap_stats ps_drop", {},
+                     totals(&CaptureCounters::kernel_drops));
+  m.counter_callback("conntrail_capture_interface_drops_total", "pcap_stats ps_ifdrop", {},
+                     totals(&CaptureCounters::interface_drops));
+  m.counter_callback("conntrail_flows_exported_total", "Flow records exported by capture", {},
+                     totals(&CaptureCounters::flows_exported));
+  m.counter_callback("conntrail_flows_evicted_total",
+                     "Flow records exported early at the flow table cap", {},
+                     totals(&CaptureCounters::flows_evicted));
+  m.counter_callback("conntrail_storage_queue_drops_total",
+                     "Flow records shed because the storage queue was full", {},
+                     [this] { return static_cast<double>(queue_drops_.load()); });
+  auto writer = [this](auto field) {
+    return [this, field]() {
+      return writer_ ? static_cast<double>(writer_->stats().*field) : 0.0;
+    };
+  };
+  m.counter_callback("conntrail_storage_rows_written_total", "Flow records committed to shards",
+                     {}, writer(&storage::WriterStats::rows_written));
+  m.counter_callback("conntrail_storage_rows_failed_total",
+                     "Records that could not be written (counted, never silent)", {},
+                     writer(&storage::WriterStats::rows_failed));
+  m.counter_callback("conntrail_storage_shards_sealed_total", "Shards sealed", {},
+                     writer(&storage::WriterStats::shards_sealed));
+  m.gauge_callback("conntrail_storage_queue_depth", "Records waiting for the writer", {},
+                   writer(&storage::WriterStats::queue_depth));
+  m.gauge_callback("conntrail_storage_disk_alarm", "1 while shard writes fail", {},
+                   [this] { return writer_ && writer_->stats().disk_alarm ? 1.0 : 0.0; });
+  auto store = [this](auto field) {
+    return [this, field]() {
+      std::lock_guard lock(mu_);
+      return static_cast<double>(store_status_.*field);
+    };
+  };
+  m.gauge_callback("conntrail_storage_shards", "Shards by state", {{"state", "open"}},
+                   store(&storage::StoreStatus::shards_open));
+  m.gauge_callback("conntrail_storage_shards", "Shards by state", {{"state", "sealed"}},
+                   store(&storage::StoreStatus::shards_sealed));
+  m.gauge_callback("conntrail_storage_bytes", "Bytes of shards and manifest on disk", {},
+                   store(&storage::StoreStatus::bytes_on_disk));
+  m.gauge_callback("conntrail_storage_flows", "Flow records stored", {},
+                   store(&storage::StoreStatus::flows_stored));
+}
+
+}  // namespace conntrail::agent

@@ -1,0 +1,82 @@
+#include "agent/runtime/module_options.h"
+
+#include "storage/journal/journal.h"
+
+namespace conntrail::agent {
+namespace {
+
+capture::ProtocolTimeouts timeouts(const FlowTimeouts& t) {
+  return {t.idle.count() * kNsPerSecond, t.active.count() * kNsPerSecond};
+}
+
+// The longest active timeout bounds how late a record can reach its shard.
+std::chrono::seconds longest_active(const CaptureOptions& c) {
+  return std::max({c.tcp.active, c.udp.active, c.icmp.active, c.other.active});
+}
+
+}  // namespace
+
+capture::MeterOptions meter_options(const CaptureOptions& c) {
+  capture::MeterOptions m;
+  m.decode.tunnel_layer =
+      c.tunnel_mode == TunnelMode::kOuter ? capture::TunnelLayer::kOuter : capture::TunnelLayer::kInner;
+  m.flows.timeouts.tcp = timeouts(c.tcp);
+  m.flows.timeouts.udp = timeouts(c.udp);
+  m.flows.timeouts.icmp = timeouts(c.icmp);
+  m.flows.timeouts.other = timeouts(c.other);
+  m.flows.max_flows = static_cast<std::size_t>(c.flow_table_max_flows);
+  m.flows.key_vlan = c.flow_key_vlan;
+  m.flows.subscriber_prefixes = c.subscriber_prefixes;
+  return m;
+}
+
+std::vector<capture::InterfaceOptions> interface_options(const CaptureOptions& c) {
+  std::vector<capture::InterfaceOptions> out;
+  std::uint16_t index = 0;
+  for (const auto& name : c.interfaces) {
+    capture::InterfaceOptions i;
+    i.pcap.interface = name;
+    i.pcap.snaplen = static_cast<int>(c.snaplen);
+    i.pcap.promiscuous = c.promiscuous;
+    i.pcap.buffer_bytes = static_cast<int>(std::min<std::uint64_t>(c.buffer_size, 1u << 30));
+    i.pcap.bpf_filter = c.bpf_filter;
+    i.meter = meter_options(c);
+    i.meter.flows.interface_id = index++;
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+storage::StoreOptions store_options(const AgentConfig& config) {
+  storage::StoreOptions s;
+  s.data_dir = config.storage.data_dir;
+  s.shard_period = config.storage.shard_period == ShardPeriod::kDay ? std::chrono::seconds(86400)
+                                                                     : std::chrono::seconds(3600);
+  s.active_timeout = longest_active(config.capture);
+  s.queue_capacity = config.storage.queue_capacity;
+  s.batch_max_records = config.storage.batch_max_rows;
+  s.batch_max_delay = config.storage.batch_max_ms;
+  s.retention_months = static_cast<int>(config.storage.retention_months);
+  s.seal_in_background = true;
+  return s;
+}
+
+LawfulApiOptions lawful_api_options(const AgentConfig& config) {
+  LawfulApiOptions o;
+  o.journal_path = storage::journal_path_for_data_dir(config.storage.data_dir);
+  o.officers_path = config.api.officers_file;
+  o.approvals_required = config.api.approvals_required;
+  o.request_ttl = static_cast<TimestampNs>(config.api.request_expiry_days) * kNsPerDay;
+  o.limits.max_selectors = config.api.max_selectors;
+  o.limits.min_prefix_v4 = static_cast<int>(config.api.min_prefix_v4);
+  o.limits.min_prefix_v6 = static_cast<int>(config.api.min_prefix_v6);
+  o.limits.max_window = static_cast<TimestampNs>(config.api.max_query_window_days) * kNsPerDay;
+  // Retention is in calendar months; the request check takes a duration. 31 days a
+  // month never refuses a window that is inside retention; the part of a window
+  // that storage already deleted comes back as a "before retention" gap.
+  o.limits.retention = static_cast<TimestampNs>(config.storage.retention_months) * 31 * kNsPerDay;
+  o.limits.max_body_bytes = static_cast<std::size_t>(config.api.max_request_body);
+  return o;
+}
+
+}  // namespace conntrail::agent

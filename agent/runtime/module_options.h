@@ -1,0 +1,25 @@
+// agent/runtime/module_options.h — the agent's configuration, translated for each module.
+//
+// capture/, storage/ and agent/api/ each take their own options struct and know
+// nothing of the INI file. These pure functions are the one place that maps
+// AgentConfig keys onto them, so the daemon and the operator tool (`conntrail
+// ingest`) build exactly the same pipeline from the same configuration.
+#pragma once
+
+#include <vector>
+
+#include "agent/api/lawful_api.h"
+#include "agent/config/agent_config.h"
+#include "capture/pipeline/flow_meter.h"
+#include "capture/source/live_capture.h"
+#include "storage/store/store_options.h"
+
+namespace conntrail::agent {
+
+capture::MeterOptions meter_options(const CaptureOptions& capture);
+// One entry per configured interface, each with its own meter options.
+std::vector<capture::InterfaceOptions> interface_options(const CaptureOptions& capture);
+storage::StoreOptions store_options(const AgentConfig& config);
+LawfulApiOptions lawful_api_options(const AgentConfig& config);
+
+}  // namespace conntrail::agent
