@@ -204,6 +204,16 @@ TEST_F(ServerTest, RefusesClientsThatDoNotNegotiateH2) {
   EXPECT_NE(http_status(r), "200");
 }
 
+TEST_F(ServerTest, Tls12OnlyWhenConfigured) {
+  start(test_options());
+  EXPECT_NE(curl(port_, "/v1/status", "officer-a", "--tls-max 1.2").exit_code, 0);
+  EXPECT_EQ(metric("conntrail_api_tls_handshake_failures_total"), "1");
+  auto o = test_options();
+  o.tls_min_version = agent::TlsVersion::kTls12;
+  ASSERT_TRUE(server_->reload_tls(o).has_value());
+  EXPECT_EQ(http_status(curl(port_, "/v1/status", "officer-a", "--tls-max 1.2")), "200");
+}
+
 TEST_F(ServerTest, StreamsABodySourceThroughResumeWithTrailers) {
   start(test_options());
   auto r = h2client("get", port_, "officer-a", "--path /stream");
