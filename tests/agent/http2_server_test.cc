@@ -365,6 +365,17 @@ TEST_F(ServerTest, HeaderListOverTheLimitResetsTheStream) {
   EXPECT_EQ(http_status(curl(port_, "/v1/status", "officer-b")), "200");
 }
 
+TEST_F(ServerTest, HpackBombIsBoundedByTheDecodedHeaderListSize) {
+  start(test_options());
+  // ~4 KB on the wire, 400 KB decoded.
+  auto r = h2client("hpack-bomb", port_, "officer-a", "--count 100");
+  EXPECT_TRUE(r.out.starts_with("reset=")) << r.out;
+  const auto wire = std::stoul(r.out.substr(r.out.find("wire=") + 5));
+  EXPECT_LT(wire, 4500u);
+  EXPECT_EQ(metric("conntrail_api_streams_refused_total{reason=\"header_list_too_large\"}"), "1");
+  EXPECT_EQ(http_status(curl(port_, "/v1/status", "officer-b")), "200");
+}
+
 TEST_F(ServerTest, ContinuationFloodEndsTheConnection) {
   start(test_options());
   auto r = h2client("continuation-flood", port_, "officer-a", "--count 50");
