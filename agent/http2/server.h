@@ -45,8 +45,7 @@ class Server {
   // Binds every listen address (port 0 picks a free port, see ports()) and loads TLS.
   // `metrics` may be null (the server then keeps its own registry); it must outlive
   // the server.
-  static Result<std::unique_ptr<Server>> create(const agent::ApiOptions& options,
-                                                Handler handler,
+  static Result<std::unique_ptr<Server>> create(const agent::ApiOptions& options, Handler handler,
                                                 metrics::Registry* metrics = nullptr);
   ~Server();
   Server(const Server&) = delete;
@@ -62,6 +61,7 @@ class Server {
 
   // The bound port of each listen address, in configuration order.
   const std::vector<std::uint16_t>& ports() const noexcept;
+  std::uint16_t port() const noexcept { return ports().front(); }
   // Open connections (any state).
   std::size_t connection_count() const noexcept;
   // Updated by the loop at least once a second while it runs: the watchdog reads it.

@@ -1,6 +1,4 @@
 // Tests of agent/config: every validation error names file, line, key and reason.
-#include "agent/config/agent_config.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -9,15 +7,17 @@
 #include <sstream>
 #include <string>
 
+#include "agent/config/agent_config.h"
+
 namespace conntrail::agent {
 namespace {
 
 // The keys without defaults; every test starts from this valid base.
 const std::string kBase =
-    "[api]\n"                                   // line 1
-    "tls_cert = /etc/conntrail/server.crt\n"    // line 2
-    "tls_key = /etc/conntrail/server.key\n"     // line 3
-    "client_ca = /etc/conntrail/ca.crt\n"       // line 4
+    "[api]\n"                                          // line 1
+    "tls_cert = /etc/conntrail/server.crt\n"           // line 2
+    "tls_key = /etc/conntrail/server.key\n"            // line 3
+    "client_ca = /etc/conntrail/ca.crt\n"              // line 4
     "officers_file = /etc/conntrail/officers.json\n";  // line 5
 
 ConfigErrors errors_of(const std::string& text) {
@@ -95,8 +95,9 @@ TEST(ConfigTest, ParsesEveryKind) {
 }
 
 TEST(ConfigTest, PrintedConfigParsesBackToTheSameValue) {
-  auto c = parse_config(kBase + "listen = [::]:9000\n[capture]\nsubscriber_prefix = 10.0.0.0/8\n"
-                                "udp_idle_timeout = 90\n",
+  auto c = parse_config(kBase +
+                            "listen = [::]:9000\n[capture]\nsubscriber_prefix = 10.0.0.0/8\n"
+                            "udp_idle_timeout = 90\n",
                         "test.conf");
   ASSERT_TRUE(c.has_value());
   const std::string printed = format_config(*c);
@@ -321,14 +322,17 @@ std::set<std::string> all_keys() {
   std::string line;
   std::string section;
   while (std::getline(in, line)) {
-    if (line.starts_with("[")) section = line.substr(1, line.size() - 2);
-    else if (auto eq = line.find(" = "); eq != std::string::npos) keys.insert(section + "." + line.substr(0, eq));
+    if (line.starts_with("["))
+      section = line.substr(1, line.size() - 2);
+    else if (auto eq = line.find(" = "); eq != std::string::npos)
+      keys.insert(section + "." + line.substr(0, eq));
   }
   return keys;
 }
 
 TEST(ConfigDocsTest, ProductionConfigListsEveryKeyAndOnlyKnownKeys) {
-  const auto documented = documented_keys(std::string(CONNTRAIL_SOURCE_DIR) + "/configs/conntrail.conf");
+  const auto documented =
+      documented_keys(std::string(CONNTRAIL_SOURCE_DIR) + "/configs/conntrail.conf");
   EXPECT_EQ(documented, all_keys());
 }
 

@@ -1,8 +1,6 @@
 // Tests of agent/http2 + agent/tls with real clients (curl --http2, python3-h2): mutual TLS,
 // request dispatch, streaming with resume and trailers, and every limit and abuse defence
 // while a well-behaved client keeps being served.
-#include "agent/http2/server.h"
-
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -11,10 +9,10 @@
 #include <atomic>
 #include <cstring>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
+#include "agent/http2/server.h"
 #include "core/handle.h"
 #include "http2_test_support.h"
 
@@ -282,9 +280,8 @@ TEST_F(ServerTest, ConnectionsOverThePerAddressLimitAreRefused) {
   auto o = test_options();
   o.max_connections_per_address = 1;
   start(o);
-  auto idle = std::async(std::launch::async, [&] {
-    return h2client("idle", port_, "officer-a", "--seconds 4");
-  });
+  auto idle = std::async(std::launch::async,
+                         [&] { return h2client("idle", port_, "officer-a", "--seconds 4"); });
   // Wait until the idle client's connection is counted.
   for (int i = 0; i < 100 && server_->connection_count() == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -292,8 +289,9 @@ TEST_F(ServerTest, ConnectionsOverThePerAddressLimitAreRefused) {
   ASSERT_EQ(server_->connection_count(), 1u);
   auto r = curl(port_, "/v1/status", "officer-a");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_EQ(metric("conntrail_api_connections_rejected_total{reason=\"max_connections_per_address\"}"),
-            "1");
+  EXPECT_EQ(
+      metric("conntrail_api_connections_rejected_total{reason=\"max_connections_per_address\"}"),
+      "1");
   idle.get();
 }
 
@@ -302,9 +300,8 @@ TEST_F(ServerTest, ConnectionsOverTheTotalLimitAreRefused) {
   o.max_connections = 1;
   o.max_connections_per_address = 1;
   start(o);
-  auto idle = std::async(std::launch::async, [&] {
-    return h2client("idle", port_, "officer-a", "--seconds 4");
-  });
+  auto idle = std::async(std::launch::async,
+                         [&] { return h2client("idle", port_, "officer-a", "--seconds 4"); });
   for (int i = 0; i < 100 && server_->connection_count() == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
