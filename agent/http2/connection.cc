@@ -84,6 +84,9 @@ ServerMetrics::ServerMetrics(metrics::Registry& r)
       body_too_large(r.counter("conntrail_api_streams_refused_total",
                                "API streams refused before the handler",
                                {{"reason", "body_too_large"}})),
+      body_budget(r.counter("conntrail_api_streams_refused_total",
+                            "API streams refused before the handler",
+                            {{"reason", "connection_body_budget"}})),
       rate_limited(r.counter("conntrail_api_streams_refused_total",
                              "API streams refused before the handler",
                              {{"reason", "rate_limited"}})),
@@ -581,11 +584,21 @@ int Connection::on_data_chunk(std::int32_t stream_id, const std::uint8_t* data, 
     respond_problem(s, 413, "Request body larger than the configured limit");
     env_->metrics->body_too_large.inc();
     s.rejected = true;
-    s.request.body.clear();
-    s.request.body.shrink_to_fit();
+    release_body(s);
+    return 0;
+  }
+  // All streams of a connection together buffer at most one maximal body (or 1 MiB): without
+  // this, max_concurrent_streams x max_request_body per connection could be held.
+  const std::uint64_t budget = std::max<std::uint64_t>(1 << 20, env_->options->max_request_body);
+  if (buffered_body_bytes_ + len > budget) {
+    respond_problem(s, 503, "Too many request bodies in flight on this connection");
+    env_->metrics->body_budget.inc();
+    s.rejected = true;
+    release_body(s);
     return 0;
   }
   s.request.body.append(reinterpret_cast<const char*>(data), len);
+  buffered_body_bytes_ += len;
   return 0;
 }
 
@@ -633,7 +646,14 @@ int Connection::on_frame_recv(std::uint8_t type, std::uint8_t flags, std::int32_
 
 int Connection::on_frame_send(std::uint8_t, std::uint8_t, std::int32_t) { return 0; }
 
+void Connection::release_body(Stream& s) {
+  buffered_body_bytes_ -= std::min<std::uint64_t>(buffered_body_bytes_, s.request.body.size());
+  s.request.body.clear();
+  s.request.body.shrink_to_fit();
+}
+
 int Connection::on_stream_close(std::int32_t stream_id) {
+  if (auto it = streams_.find(stream_id); it != streams_.end()) release_body(*it->second);
   streams_.erase(stream_id);  // releases the BodySource; its resume() becomes a no-op
   return 0;
 }
@@ -666,6 +686,7 @@ void Connection::dispatch(Stream& s) {
     respond_problem(s, 500, "Internal server error");
     return;
   }
+  release_body(s);  // the handler has seen it; it must have copied what it keeps
   respond(s, std::move(response));
 }
 

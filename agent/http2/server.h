@@ -16,8 +16,9 @@
 //     for that long is closed/reset (slowloris, never-reading clients).
 //   * max_concurrent_streams and max_header_list_size are advertised in SETTINGS and
 //     enforced (nghttp2 refuses excess streams; header lists over the limit reset the
-//     stream); max_request_body answers 413; requests_per_minute per client certificate
-//     answers 429.
+//     stream); max_request_body answers 413; the streams of one connection together buffer
+//     at most max(1 MiB, max_request_body) of request bodies (503 beyond); requests_per_minute
+//     per client certificate answers 429.
 //   * CVE-2023-44487 rapid reset: more than max_resets_per_window RST_STREAM frames in
 //     reset_window ends the connection with GOAWAY(ENHANCE_YOUR_CALM). CONTINUATION,
 //     PING and SETTINGS floods: nghttp2's max_continuations, max_outbound_ack and

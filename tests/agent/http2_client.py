@@ -409,6 +409,60 @@ def mode_many_streams(args):
     print(f"refused={refused}")
 
 
+def mode_many_bodies(args):
+    """--count streams each sending --body-size bytes without ever ending their request;
+    prints how many got which status (the server must refuse once its per-connection body
+    budget is spent)."""
+    sock = connect(args)
+    conn = h2conn(sock)
+    pump(sock, conn, lambda ev: any(isinstance(e, h2.events.RemoteSettingsChanged) for e in ev), 3)
+    sids = [1 + 2 * i for i in range(args.count)]
+    for sid in sids:
+        conn.send_headers(sid, base_headers(args, "POST"))
+    sock.sendall(conn.data_to_send())
+    remaining = {sid: args.body_size for sid in sids}
+    statuses = {}
+    end = time.time() + 15
+    sock.settimeout(0.2)
+    while time.time() < end and len(statuses) < args.count:
+        progressed = False
+        for sid in sids:
+            if sid in statuses or remaining[sid] == 0:
+                continue
+            try:
+                n = min(remaining[sid], conn.local_flow_control_window(sid),
+                        conn.max_outbound_frame_size)
+            except Exception:
+                continue
+            if n > 0:
+                conn.send_data(sid, b"x" * n)
+                remaining[sid] -= n
+                progressed = True
+        out = conn.data_to_send()
+        if out:
+            sock.sendall(out)
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            if not progressed and all(remaining[s] == 0 for s in sids if s not in statuses):
+                break
+            continue
+        if not data:
+            break
+        for e in conn.receive_data(data):
+            if isinstance(e, h2.events.ResponseReceived):
+                statuses[e.stream_id] = dict(e.headers)[":status"]
+            elif isinstance(e, h2.events.StreamReset) and e.stream_id not in statuses:
+                statuses[e.stream_id] = "reset"
+                remaining[e.stream_id] = 0
+            elif isinstance(e, h2.events.DataReceived):
+                conn.acknowledge_received_data(e.flow_controlled_length, e.stream_id)
+    counts = {}
+    for v in statuses.values():
+        counts[v] = counts.get(v, 0) + 1
+    print(" ".join(f"{k}={counts[k]}" for k in sorted(counts)) or "none")
+
+
 def mode_idle(args):
     sock = connect(args)
     start = time.time()
@@ -443,7 +497,7 @@ def main():
     modes = {"get": mode_get, "post": mode_post, "rapid-reset": mode_rapid_reset,
              "header-flood": mode_header_flood, "continuation-flood": mode_continuation_flood,
              "ping-flood": mode_ping_flood, "many-streams": mode_many_streams,
-             "hpack-bomb": mode_hpack_bomb, "slow-reader": mode_slow_reader, "idle": mode_idle}
+             "hpack-bomb": mode_hpack_bomb, "many-bodies": mode_many_bodies, "slow-reader": mode_slow_reader, "idle": mode_idle}
     try:
         modes[args.mode](args)
     except (ssl.SSLError, ConnectionError, OSError) as e:

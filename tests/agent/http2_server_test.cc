@@ -263,6 +263,20 @@ TEST_F(ServerTest, RequestBodyOverTheLimitGets413) {
   EXPECT_NE(ok.out.find("\"body_size\":5"), std::string::npos) << ok.out;
 }
 
+TEST_F(ServerTest, RequestBodiesOfOneConnectionShareABoundedBudget) {
+  auto o = test_options();
+  o.max_request_body = 64 * 1024;  // budget: 1 MiB per connection
+  start(o);
+  // 30 streams x 60000 bytes = 1.8 MB would be held without the budget.
+  auto r = h2client("many-bodies", port_, "officer-a", "--count 30 --body-size 60000");
+  EXPECT_TRUE(r.out.starts_with("503=")) << r.out;
+  const int refused = std::stoi(r.out.substr(4));
+  EXPECT_GE(refused, 30 - 1048576 / 60000);
+  EXPECT_EQ(metric("conntrail_api_streams_refused_total{reason=\"connection_body_budget\"}"),
+            std::to_string(refused));
+  EXPECT_EQ(http_status(curl(port_, "/v1/status", "officer-b")), "200");
+}
+
 TEST_F(ServerTest, RequestsPerMinutePerCertificateGet429) {
   auto o = test_options();
   o.requests_per_minute = 2;
