@@ -12,16 +12,15 @@
 //      error in the file is reported in one run, each with file, line, key and reason.
 #include "agent/config/agent_config.h"
 
-#include <boost/program_options.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <charconv>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
-
-#include <fmt/format.h>
 
 namespace conntrail::agent {
 namespace po = boost::program_options;
@@ -100,9 +99,7 @@ Option size_option(const char* section, const char* key, Get get, std::uint64_t 
     get(c) = static_cast<T>(*n);
     return {};
   };
-  o.print = [get](const AgentConfig& c) {
-    return std::vector<std::string>{format_size(get(c))};
-  };
+  o.print = [get](const AgentConfig& c) { return std::vector<std::string>{format_size(get(c))}; };
   return o;
 }
 
@@ -234,22 +231,46 @@ const std::vector<Option>& options() {
       o.print = [](const AgentConfig& c) { return c.capture.interfaces; };
       v.push_back(o);
     }
-    v.push_back(string_option("capture", "pcap_file", [](auto& c) -> auto& { return c.capture.pcap_file; }));
-    v.push_back(string_option("capture", "bpf_filter", [](auto& c) -> auto& { return c.capture.bpf_filter; }));
-    v.push_back(uint_option("capture", "snaplen", [](auto& c) -> auto& { return c.capture.snaplen; }, 64, 262144));
-    v.push_back(size_option("capture", "buffer_size", [](auto& c) -> auto& { return c.capture.buffer_size; }, 1ull << 20, 2ull << 30));
-    v.push_back(bool_option("capture", "promiscuous", [](auto& c) -> auto& { return c.capture.promiscuous; }));
+    v.push_back(string_option(
+        "capture", "pcap_file", [](auto& c) -> auto& { return c.capture.pcap_file; }));
+    v.push_back(string_option(
+        "capture", "bpf_filter", [](auto& c) -> auto& { return c.capture.bpf_filter; }));
+    v.push_back(uint_option(
+        "capture", "snaplen", [](auto& c) -> auto& { return c.capture.snaplen; }, 64, 262144));
+    v.push_back(size_option(
+        "capture", "buffer_size", [](auto& c) -> auto& { return c.capture.buffer_size; },
+        1ull << 20, 2ull << 30));
+    v.push_back(bool_option(
+        "capture", "promiscuous", [](auto& c) -> auto& { return c.capture.promiscuous; }));
     const Seconds one{1};
     const Seconds day{86400};
-    v.push_back(duration_option("capture", "tcp_idle_timeout", [](auto& c) -> auto& { return c.capture.tcp.idle; }, one, day));
-    v.push_back(duration_option("capture", "tcp_active_timeout", [](auto& c) -> auto& { return c.capture.tcp.active; }, one, day));
-    v.push_back(duration_option("capture", "udp_idle_timeout", [](auto& c) -> auto& { return c.capture.udp.idle; }, one, day));
-    v.push_back(duration_option("capture", "udp_active_timeout", [](auto& c) -> auto& { return c.capture.udp.active; }, one, day));
-    v.push_back(duration_option("capture", "icmp_idle_timeout", [](auto& c) -> auto& { return c.capture.icmp.idle; }, one, day));
-    v.push_back(duration_option("capture", "icmp_active_timeout", [](auto& c) -> auto& { return c.capture.icmp.active; }, one, day));
-    v.push_back(duration_option("capture", "other_idle_timeout", [](auto& c) -> auto& { return c.capture.other.idle; }, one, day));
-    v.push_back(duration_option("capture", "other_active_timeout", [](auto& c) -> auto& { return c.capture.other.active; }, one, day));
-    v.push_back(uint_option("capture", "flow_table_max_flows", [](auto& c) -> auto& { return c.capture.flow_table_max_flows; }, 1000, 100'000'000));
+    v.push_back(duration_option(
+        "capture", "tcp_idle_timeout", [](auto& c) -> auto& { return c.capture.tcp.idle; }, one,
+        day));
+    v.push_back(duration_option(
+        "capture", "tcp_active_timeout", [](auto& c) -> auto& { return c.capture.tcp.active; }, one,
+        day));
+    v.push_back(duration_option(
+        "capture", "udp_idle_timeout", [](auto& c) -> auto& { return c.capture.udp.idle; }, one,
+        day));
+    v.push_back(duration_option(
+        "capture", "udp_active_timeout", [](auto& c) -> auto& { return c.capture.udp.active; }, one,
+        day));
+    v.push_back(duration_option(
+        "capture", "icmp_idle_timeout", [](auto& c) -> auto& { return c.capture.icmp.idle; }, one,
+        day));
+    v.push_back(duration_option(
+        "capture", "icmp_active_timeout", [](auto& c) -> auto& { return c.capture.icmp.active; },
+        one, day));
+    v.push_back(duration_option(
+        "capture", "other_idle_timeout", [](auto& c) -> auto& { return c.capture.other.idle; }, one,
+        day));
+    v.push_back(duration_option(
+        "capture", "other_active_timeout", [](auto& c) -> auto& { return c.capture.other.active; },
+        one, day));
+    v.push_back(uint_option(
+        "capture", "flow_table_max_flows",
+        [](auto& c) -> auto& { return c.capture.flow_table_max_flows; }, 1000, 100'000'000));
     {
       Option o{"capture", "subscriber_prefix", true};
       o.apply = [](AgentConfig& c, const std::string& s) -> std::string {
@@ -265,17 +286,29 @@ const std::vector<Option>& options() {
       };
       v.push_back(o);
     }
-    v.push_back(bool_option("capture", "flow_key_vlan", [](auto& c) -> auto& { return c.capture.flow_key_vlan; }));
-    v.push_back(enum_option<TunnelMode>("capture", "tunnel_mode", [](auto& c) -> auto& { return c.capture.tunnel_mode; },
-                                        {{"inner", TunnelMode::kInner}, {"outer", TunnelMode::kOuter}}));
+    v.push_back(bool_option(
+        "capture", "flow_key_vlan", [](auto& c) -> auto& { return c.capture.flow_key_vlan; }));
+    v.push_back(enum_option<TunnelMode>(
+        "capture", "tunnel_mode", [](auto& c) -> auto& { return c.capture.tunnel_mode; },
+        {{"inner", TunnelMode::kInner}, {"outer", TunnelMode::kOuter}}));
     // [storage]
-    v.push_back(string_option("storage", "data_dir", [](auto& c) -> auto& { return c.storage.data_dir; }, false));
-    v.push_back(enum_option<ShardPeriod>("storage", "shard_period", [](auto& c) -> auto& { return c.storage.shard_period; },
-                                         {{"hour", ShardPeriod::kHour}, {"day", ShardPeriod::kDay}}));
-    v.push_back(uint_option("storage", "retention_months", [](auto& c) -> auto& { return c.storage.retention_months; }, 1, 120));
-    v.push_back(uint_option("storage", "batch_max_rows", [](auto& c) -> auto& { return c.storage.batch_max_rows; }, 1, 1'000'000));
-    v.push_back(millis_option("storage", "batch_max_ms", [](auto& c) -> auto& { return c.storage.batch_max_ms; }, 1, 60'000));
-    v.push_back(uint_option("storage", "queue_capacity", [](auto& c) -> auto& { return c.storage.queue_capacity; }, 1024, 16'777'216));
+    v.push_back(string_option(
+        "storage", "data_dir", [](auto& c) -> auto& { return c.storage.data_dir; }, false));
+    v.push_back(enum_option<ShardPeriod>(
+        "storage", "shard_period", [](auto& c) -> auto& { return c.storage.shard_period; },
+        {{"hour", ShardPeriod::kHour}, {"day", ShardPeriod::kDay}}));
+    v.push_back(uint_option(
+        "storage", "retention_months", [](auto& c) -> auto& { return c.storage.retention_months; },
+        1, 120));
+    v.push_back(uint_option(
+        "storage", "batch_max_rows", [](auto& c) -> auto& { return c.storage.batch_max_rows; }, 1,
+        1'000'000));
+    v.push_back(millis_option(
+        "storage", "batch_max_ms", [](auto& c) -> auto& { return c.storage.batch_max_ms; }, 1,
+        60'000));
+    v.push_back(uint_option(
+        "storage", "queue_capacity", [](auto& c) -> auto& { return c.storage.queue_capacity; },
+        1024, 16'777'216));
     // [api]
     {
       Option o{"api", "listen", true};
@@ -295,33 +328,70 @@ const std::vector<Option>& options() {
       };
       v.push_back(o);
     }
-    v.push_back(string_option("api", "tls_cert", [](auto& c) -> auto& { return c.api.tls_cert; }, true));
-    v.push_back(string_option("api", "tls_key", [](auto& c) -> auto& { return c.api.tls_key; }, true));
-    v.push_back(string_option("api", "client_ca", [](auto& c) -> auto& { return c.api.client_ca; }, true));
-    v.push_back(string_option("api", "crl", [](auto& c) -> auto& { return c.api.crl; }));
-    v.push_back(string_option("api", "officers_file", [](auto& c) -> auto& { return c.api.officers_file; }, true));
-    v.push_back(enum_option<TlsVersion>("api", "tls_min_version", [](auto& c) -> auto& { return c.api.tls_min_version; },
-                                        {{"1.3", TlsVersion::kTls13}, {"1.2", TlsVersion::kTls12}}));
-    v.push_back(uint_option("api", "max_concurrent_streams", [](auto& c) -> auto& { return c.api.max_concurrent_streams; }, 1, 1000));
-    v.push_back(size_option("api", "max_header_list_size", [](auto& c) -> auto& { return c.api.max_header_list_size; }, 1024, 1 << 20));
-    v.push_back(size_option("api", "max_request_body", [](auto& c) -> auto& { return c.api.max_request_body; }, 1024, 16 << 20));
-    v.push_back(uint_option("api", "max_connections", [](auto& c) -> auto& { return c.api.max_connections; }, 1, 100'000));
-    v.push_back(uint_option("api", "max_connections_per_address", [](auto& c) -> auto& { return c.api.max_connections_per_address; }, 1, 100'000));
-    v.push_back(duration_option("api", "idle_timeout", [](auto& c) -> auto& { return c.api.idle_timeout; }, one, Seconds{3600}));
-    v.push_back(duration_option("api", "handshake_timeout", [](auto& c) -> auto& { return c.api.handshake_timeout; }, one, Seconds{300}));
-    v.push_back(uint_option("api", "requests_per_minute", [](auto& c) -> auto& { return c.api.requests_per_minute; }, 1, 100'000));
-    v.push_back(uint_option("api", "max_resets_per_window", [](auto& c) -> auto& { return c.api.max_resets_per_window; }, 1, 100'000));
-    v.push_back(duration_option("api", "reset_window", [](auto& c) -> auto& { return c.api.reset_window; }, one, Seconds{3600}));
-    v.push_back(uint_option("api", "approvals_required", [](auto& c) -> auto& { return c.api.approvals_required; }, 1, 10));
-    v.push_back(uint_option("api", "max_query_window_days", [](auto& c) -> auto& { return c.api.max_query_window_days; }, 1, 3660));
-    v.push_back(uint_option("api", "request_expiry_days", [](auto& c) -> auto& { return c.api.request_expiry_days; }, 1, 3660));
-    v.push_back(uint_option("api", "max_selectors", [](auto& c) -> auto& { return c.api.max_selectors; }, 1, 1000));
-    v.push_back(uint_option("api", "min_prefix_v4", [](auto& c) -> auto& { return c.api.min_prefix_v4; }, 8, 32));
-    v.push_back(uint_option("api", "min_prefix_v6", [](auto& c) -> auto& { return c.api.min_prefix_v6; }, 16, 128));
+    v.push_back(string_option(
+        "api", "tls_cert", [](auto& c) -> auto& { return c.api.tls_cert; }, true));
+    v.push_back(string_option(
+        "api", "tls_key", [](auto& c) -> auto& { return c.api.tls_key; }, true));
+    v.push_back(string_option(
+        "api", "client_ca", [](auto& c) -> auto& { return c.api.client_ca; }, true));
+    v.push_back(string_option(
+        "api", "crl", [](auto& c) -> auto& { return c.api.crl; }));
+    v.push_back(string_option(
+        "api", "officers_file", [](auto& c) -> auto& { return c.api.officers_file; }, true));
+    v.push_back(enum_option<TlsVersion>(
+        "api", "tls_min_version", [](auto& c) -> auto& { return c.api.tls_min_version; },
+        {{"1.3", TlsVersion::kTls13}, {"1.2", TlsVersion::kTls12}}));
+    v.push_back(uint_option(
+        "api", "max_concurrent_streams",
+        [](auto& c) -> auto& { return c.api.max_concurrent_streams; }, 1, 1000));
+    v.push_back(size_option(
+        "api", "max_header_list_size", [](auto& c) -> auto& { return c.api.max_header_list_size; },
+        1024, 1 << 20));
+    v.push_back(size_option(
+        "api", "max_request_body", [](auto& c) -> auto& { return c.api.max_request_body; }, 1024,
+        16 << 20));
+    v.push_back(uint_option(
+        "api", "max_connections", [](auto& c) -> auto& { return c.api.max_connections; }, 1,
+        100'000));
+    v.push_back(uint_option(
+        "api", "max_connections_per_address",
+        [](auto& c) -> auto& { return c.api.max_connections_per_address; }, 1, 100'000));
+    v.push_back(duration_option(
+        "api", "idle_timeout", [](auto& c) -> auto& { return c.api.idle_timeout; }, one,
+        Seconds{3600}));
+    v.push_back(duration_option(
+        "api", "handshake_timeout", [](auto& c) -> auto& { return c.api.handshake_timeout; }, one,
+        Seconds{300}));
+    v.push_back(uint_option(
+        "api", "requests_per_minute", [](auto& c) -> auto& { return c.api.requests_per_minute; }, 1,
+        100'000));
+    v.push_back(uint_option(
+        "api", "max_resets_per_window",
+        [](auto& c) -> auto& { return c.api.max_resets_per_window; }, 1, 100'000));
+    v.push_back(duration_option(
+        "api", "reset_window", [](auto& c) -> auto& { return c.api.reset_window; }, one,
+        Seconds{3600}));
+    v.push_back(uint_option(
+        "api", "approvals_required", [](auto& c) -> auto& { return c.api.approvals_required; }, 1,
+        10));
+    v.push_back(uint_option(
+        "api", "max_query_window_days",
+        [](auto& c) -> auto& { return c.api.max_query_window_days; }, 1, 3660));
+    v.push_back(uint_option(
+        "api", "request_expiry_days", [](auto& c) -> auto& { return c.api.request_expiry_days; }, 1,
+        3660));
+    v.push_back(uint_option(
+        "api", "max_selectors", [](auto& c) -> auto& { return c.api.max_selectors; }, 1, 1000));
+    v.push_back(uint_option(
+        "api", "min_prefix_v4", [](auto& c) -> auto& { return c.api.min_prefix_v4; }, 8, 32));
+    v.push_back(uint_option(
+        "api", "min_prefix_v6", [](auto& c) -> auto& { return c.api.min_prefix_v6; }, 16, 128));
     // [log]
     v.push_back(enum_option<LogLevel>("log", "level", [](auto& c) -> auto& { return c.log.level; },
-                                      {{"error", LogLevel::kError}, {"warning", LogLevel::kWarning},
-                                       {"notice", LogLevel::kNotice}, {"info", LogLevel::kInfo},
+                                      {{"error", LogLevel::kError},
+                                       {"warning", LogLevel::kWarning},
+                                       {"notice", LogLevel::kNotice},
+                                       {"info", LogLevel::kInfo},
                                        {"debug", LogLevel::kDebug}}));
     // [metrics]
     {
@@ -344,8 +414,11 @@ const std::vector<Option>& options() {
       };
       v.push_back(o);
     }
-    v.push_back(string_option("metrics", "textfile", [](auto& c) -> auto& { return c.metrics.textfile; }));
-    v.push_back(duration_option("metrics", "textfile_interval", [](auto& c) -> auto& { return c.metrics.textfile_interval; }, one, Seconds{3600}));
+    v.push_back(string_option(
+        "metrics", "textfile", [](auto& c) -> auto& { return c.metrics.textfile; }));
+    v.push_back(duration_option(
+        "metrics", "textfile_interval",
+        [](auto& c) -> auto& { return c.metrics.textfile_interval; }, one, Seconds{3600}));
     return v;
   }();
   return kOptions;
@@ -401,11 +474,24 @@ Result<Seconds> parse_duration(std::string_view text) {
   std::int64_t mult = 1;
   if (!text.empty()) {
     switch (text.back()) {
-      case 's': mult = 1; text.remove_suffix(1); break;
-      case 'm': mult = 60; text.remove_suffix(1); break;
-      case 'h': mult = 3600; text.remove_suffix(1); break;
-      case 'd': mult = 86400; text.remove_suffix(1); break;
-      default: break;
+      case 's':
+        mult = 1;
+        text.remove_suffix(1);
+        break;
+      case 'm':
+        mult = 60;
+        text.remove_suffix(1);
+        break;
+      case 'h':
+        mult = 3600;
+        text.remove_suffix(1);
+        break;
+      case 'd':
+        mult = 86400;
+        text.remove_suffix(1);
+        break;
+      default:
+        break;
     }
   }
   auto n = parse_uint(text);
@@ -436,9 +522,9 @@ Result<std::uint64_t> parse_size(std::string_view text) {
 
 Result<ListenAddress> ListenAddress::parse(std::string_view text) {
   const auto bad = [&] {
-    return fail(ErrorCode::kInvalidArgument,
-                fmt::format("must be ADDRESS:PORT (IPv4) or [ADDRESS]:PORT (IPv6), got \"{}\"",
-                            text));
+    return fail(
+        ErrorCode::kInvalidArgument,
+        fmt::format("must be ADDRESS:PORT (IPv4) or [ADDRESS]:PORT (IPv6), got \"{}\"", text));
   };
   std::string_view host;
   std::string_view port;
@@ -483,11 +569,16 @@ const char* to_string(TlsVersion version) noexcept {
 }
 const char* to_string(LogLevel level) noexcept {
   switch (level) {
-    case LogLevel::kError: return "error";
-    case LogLevel::kWarning: return "warning";
-    case LogLevel::kNotice: return "notice";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kDebug: return "debug";
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kWarning:
+      return "warning";
+    case LogLevel::kNotice:
+      return "notice";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kDebug:
+      return "debug";
   }
   return "?";
 }
@@ -536,16 +627,16 @@ std::expected<AgentConfig, ConfigErrors> parse_config(std::string_view text,
     const std::size_t occurrence = seen[name]++;
     const int line = index.line_of(name, occurrence);
     if (opt.unregistered) {
-      errors.push_back({file_name, line, name,
-                        name.find('.') == std::string::npos ? "key outside any [section]"
-                                                            : "unknown key"});
+      errors.push_back(
+          {file_name, line, name,
+           name.find('.') == std::string::npos ? "key outside any [section]" : "unknown key"});
       continue;
     }
     const Option* o = by_name.at(name);
     if (!o->repeatable && occurrence > 0) {
-      errors.push_back({file_name, line, name,
-                        fmt::format("given more than once (first on line {})",
-                                    index.line_of(name, 0))});
+      errors.push_back(
+          {file_name, line, name,
+           fmt::format("given more than once (first on line {})", index.line_of(name, 0))});
       continue;
     }
     const std::string value = opt.value.empty() ? std::string() : opt.value.front();
@@ -565,14 +656,13 @@ std::expected<AgentConfig, ConfigErrors> parse_config(std::string_view text,
                       "cannot be combined with capture.interface (offline or live, not both)"});
   }
   if (config.api.max_connections_per_address > config.api.max_connections) {
-    errors.push_back({file_name, line_of("api.max_connections_per_address"),
-                      "api.max_connections_per_address",
-                      fmt::format("must not exceed api.max_connections ({})",
-                                  config.api.max_connections)});
+    errors.push_back(
+        {file_name, line_of("api.max_connections_per_address"), "api.max_connections_per_address",
+         fmt::format("must not exceed api.max_connections ({})", config.api.max_connections)});
   }
   if (config.storage.data_dir.empty()) {
-    errors.push_back({file_name, line_of("storage.data_dir"), "storage.data_dir",
-                      "must not be empty"});
+    errors.push_back(
+        {file_name, line_of("storage.data_dir"), "storage.data_dir", "must not be empty"});
   }
   for (const auto& [name, kind] :
        std::initializer_list<std::pair<const char*, FlowTimeouts CaptureOptions::*>>{

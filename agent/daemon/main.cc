@@ -7,7 +7,6 @@
 //
 // Exit codes: 0 clean stop, 1 configuration or start-up error, 2 usage error.
 #include <boost/program_options.hpp>
-
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -40,8 +39,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (vm.count("help")) {
-    std::cout << "usage: conntrail-agent --config FILE [--check-config | --print-config]\n"
-              << desc;
+    std::cout << "usage: conntrail-agent --config FILE [--check-config | --print-config]\n" << desc;
     return 0;
   }
   if (vm.count("version")) {

@@ -1,6 +1,7 @@
 // agent/http2/connection.cc — TLS + nghttp2 for one client. See connection.h.
 #include "agent/http2/connection.h"
 
+#include <fmt/format.h>
 #include <nghttp2/nghttp2.h>
 #include <sys/epoll.h>
 
@@ -8,8 +9,6 @@
 #include <charconv>
 #include <cstring>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "agent/log/log.h"
 
@@ -34,9 +33,9 @@ struct Connection::Stream {
   std::int32_t id = 0;
   HttpRequest request;
   std::size_t header_bytes = 0;
-  bool rejected = false;    // answered early (413, 431): further input is discarded
-  bool responded = false;   // a response was submitted
-  bool deferred = false;    // waiting for its BodySource to resume us
+  bool rejected = false;   // answered early (413, 431): further input is discarded
+  bool responded = false;  // a response was submitted
+  bool deferred = false;   // waiting for its BodySource to resume us
   bool reset_sent = false;
   std::uint64_t discarded = 0;  // body bytes dropped after an early answer
   Clock::time_point opened;
@@ -65,16 +64,15 @@ ServerMetrics::ServerMetrics(metrics::Registry& r)
                                    "API connections or streams ended by a timeout",
                                    {{"kind", "handshake"}})),
       idle_timeouts(r.counter("conntrail_api_timeouts_total",
-                              "API connections or streams ended by a timeout",
-                              {{"kind", "idle"}})),
+                              "API connections or streams ended by a timeout", {{"kind", "idle"}})),
       request_timeouts(r.counter("conntrail_api_timeouts_total",
                                  "API connections or streams ended by a timeout",
                                  {{"kind", "request"}})),
       stalled_output(r.counter("conntrail_api_timeouts_total",
                                "API connections or streams ended by a timeout",
                                {{"kind", "stalled_output"}})),
-      rapid_reset(r.counter("conntrail_api_abuse_total",
-                            "API connections ended for protocol abuse", {{"kind", "rapid_reset"}})),
+      rapid_reset(r.counter("conntrail_api_abuse_total", "API connections ended for protocol abuse",
+                            {{"kind", "rapid_reset"}})),
       flood(r.counter("conntrail_api_abuse_total", "API connections ended for protocol abuse",
                       {{"kind", "flood"}})),
       protocol_errors(r.counter("conntrail_api_abuse_total",
@@ -86,6 +84,9 @@ ServerMetrics::ServerMetrics(metrics::Registry& r)
       body_too_large(r.counter("conntrail_api_streams_refused_total",
                                "API streams refused before the handler",
                                {{"reason", "body_too_large"}})),
+      body_budget(r.counter("conntrail_api_streams_refused_total",
+                            "API streams refused before the handler",
+                            {{"reason", "connection_body_budget"}})),
       rate_limited(r.counter("conntrail_api_streams_refused_total",
                              "API streams refused before the handler",
                              {{"reason", "rate_limited"}})),
@@ -122,8 +123,10 @@ void ServerMetrics::count_request(const std::string& path, int status) {
   static constexpr std::size_t kMaxEndpoints = 64;
   std::string endpoint = endpoint_label(path);
   if (!endpoints_seen.contains(endpoint)) {
-    if (endpoints_seen.size() >= kMaxEndpoints) endpoint = "other";
-    else endpoints_seen.insert(endpoint);
+    if (endpoints_seen.size() >= kMaxEndpoints)
+      endpoint = "other";
+    else
+      endpoints_seen.insert(endpoint);
   }
   registry
       .counter("conntrail_api_requests_total", "API requests answered, by endpoint and status",
@@ -143,8 +146,8 @@ int on_begin_headers_cb(nghttp2_session*, const nghttp2_frame* frame, void* user
 }
 
 int on_header_cb(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
-                 std::size_t namelen, const std::uint8_t* value, std::size_t valuelen,
-                 std::uint8_t, void* user_data) {
+                 std::size_t namelen, const std::uint8_t* value, std::size_t valuelen, std::uint8_t,
+                 void* user_data) {
   return self(user_data)->on_header(
       frame->hd.stream_id, std::string_view(reinterpret_cast<const char*>(name), namelen),
       std::string_view(reinterpret_cast<const char*>(value), valuelen));
@@ -163,8 +166,7 @@ int on_frame_send_cb(nghttp2_session*, const nghttp2_frame* frame, void* user_da
   return self(user_data)->on_frame_send(frame->hd.type, frame->hd.flags, frame->hd.stream_id);
 }
 
-int on_stream_close_cb(nghttp2_session*, std::int32_t stream_id, std::uint32_t,
-                       void* user_data) {
+int on_stream_close_cb(nghttp2_session*, std::int32_t stream_id, std::uint32_t, void* user_data) {
   return self(user_data)->on_stream_close(stream_id);
 }
 
@@ -179,8 +181,8 @@ using SessionOption = Handle<nghttp2_option, nghttp2_option_del>;
 
 nghttp2_nv make_nv(const std::string& name, const std::string& value) {
   return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())),
-                    name.size(), value.size(), NGHTTP2_NV_FLAG_NONE};
+                    reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                    value.size(), NGHTTP2_NV_FLAG_NONE};
 }
 
 bool is_connection_specific(const std::string& name) {
@@ -276,7 +278,7 @@ void Connection::do_handshake(Clock::time_point now) {
       }
       state_ = State::kOpen;
       alog::debug("api: connection {} from {}: client {}", id_, peer_, identity_.subject);
-      flush(now);  // our SETTINGS
+      flush(now);                                   // our SETTINGS
       if (state_ == State::kOpen) read_input(now);  // data may have come with the Finished
       return;
     case tls::IoStatus::kWantRead:
@@ -292,7 +294,7 @@ void Connection::do_handshake(Clock::time_point now) {
       env_->metrics->handshake_failures.inc();
       // The reason (e.g. "certificate revoked") is not personal data; the address is.
       alog::limited(g_handshake_log, agent::LogLevel::kWarning, "api: TLS handshake failed: {}",
-                   tls_.error().empty() ? "connection closed" : tls_.error());
+                    tls_.error().empty() ? "connection closed" : tls_.error());
       alog::debug("api: failed handshake was from {}", peer_);
       close("handshake failed");
       return;
@@ -323,8 +325,8 @@ bool Connection::start_session() {
   // Backstop of our own rapid-reset window below (nghttp2's token bucket): twice our burst.
   nghttp2_option_set_stream_reset_rate_limit(
       opt.get(), std::uint64_t{o.max_resets_per_window} * 2,
-      std::max<std::uint64_t>(1, o.max_resets_per_window / std::max<std::int64_t>(
-                                                               1, o.reset_window.count())));
+      std::max<std::uint64_t>(
+          1, o.max_resets_per_window / std::max<std::int64_t>(1, o.reset_window.count())));
   // Do not keep closed streams around for RFC 7540 priorities (memory per reset stream).
   nghttp2_option_set_no_closed_streams(opt.get(), 1);
   nghttp2_option_set_max_deflate_dynamic_table_size(opt.get(), 4096);
@@ -366,7 +368,7 @@ void Connection::read_input(Clock::time_point now) {
     }
     if (st == tls::IoStatus::kError) {
       alog::limited(g_error_log, agent::LogLevel::kInfo, "api: connection dropped: {}",
-                   tls_.error());
+                    tls_.error());
       close("TLS error");
       return;
     }
@@ -378,12 +380,12 @@ void Connection::read_input(Clock::time_point now) {
       if (rv == NGHTTP2_ERR_FLOODED) {
         env_->metrics->flood.inc();
         alog::limited(g_abuse_log, agent::LogLevel::kWarning,
-                     "api: client flooded the connection ({}); closed", nghttp2_strerror(
-                         static_cast<int>(rv)));
+                      "api: client flooded the connection ({}); closed",
+                      nghttp2_strerror(static_cast<int>(rv)));
       } else if (rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
         env_->metrics->protocol_errors.inc();
         alog::limited(g_abuse_log, agent::LogLevel::kInfo, "api: HTTP/2 error from client: {}",
-                     nghttp2_strerror(static_cast<int>(rv)));
+                      nghttp2_strerror(static_cast<int>(rv)));
       } else {
         env_->metrics->protocol_errors.inc();
       }
@@ -464,8 +466,8 @@ void Connection::on_tick(Clock::time_point now) {
       if (now - accepted_at_ >= o.handshake_timeout) {
         env_->metrics->handshake_timeouts.inc();
         alog::limited(g_handshake_log, agent::LogLevel::kInfo,
-                     "api: TLS handshake not completed in {}s; closed",
-                     o.handshake_timeout.count());
+                      "api: TLS handshake not completed in {}s; closed",
+                      o.handshake_timeout.count());
         close("handshake timeout");
       }
       return;
@@ -479,7 +481,7 @@ void Connection::on_tick(Clock::time_point now) {
   if (out_off_ < out_.size() && now - last_write_progress_ >= o.idle_timeout) {
     env_->metrics->stalled_output.inc();
     alog::limited(g_abuse_log, agent::LogLevel::kInfo,
-                 "api: client stopped reading for {}s; connection closed", o.idle_timeout.count());
+                  "api: client stopped reading for {}s; connection closed", o.idle_timeout.count());
     close("output stalled");
     return;
   }
@@ -489,7 +491,8 @@ void Connection::on_tick(Clock::time_point now) {
   for (const auto& [id, s] : streams_) {
     if (now - s->opened >= o.idle_timeout && !s->reset_sent) {
       // Incomplete request (slowloris), or an upload still running after our early answer.
-      if (!s->responded || (s->rejected && nghttp2_session_get_stream_remote_close(session_, id) == 0)) {
+      if (!s->responded ||
+          (s->rejected && nghttp2_session_get_stream_remote_close(session_, id) == 0)) {
         s->reset_sent = true;
         slow.push_back(id);
       }
@@ -503,8 +506,8 @@ void Connection::on_tick(Clock::time_point now) {
   }
   if (!slow.empty()) {
     alog::limited(g_abuse_log, agent::LogLevel::kInfo,
-                 "api: {} request(s) incomplete after {}s; streams reset", slow.size(),
-                 o.idle_timeout.count());
+                  "api: {} request(s) incomplete after {}s; streams reset", slow.size(),
+                  o.idle_timeout.count());
     flush(now);
     return;
   }
@@ -541,8 +544,8 @@ int Connection::on_header(std::int32_t stream_id, std::string_view name, std::st
   if (s.header_bytes > env_->options->max_header_list_size) {
     env_->metrics->header_list_too_large.inc();
     alog::limited(g_abuse_log, agent::LogLevel::kInfo,
-                 "api: request header list over {} bytes; stream reset",
-                 env_->options->max_header_list_size);
+                  "api: request header list over {} bytes; stream reset",
+                  env_->options->max_header_list_size);
     s.rejected = true;
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // RST_STREAM(INTERNAL_ERROR) for this stream
   }
@@ -551,7 +554,8 @@ int Connection::on_header(std::int32_t stream_id, std::string_view name, std::st
   } else if (name == ":path") {
     const auto q = value.find('?');
     s.request.path = value.substr(0, q);
-    s.request.query = q == std::string_view::npos ? std::string() : std::string(value.substr(q + 1));
+    s.request.query =
+        q == std::string_view::npos ? std::string() : std::string(value.substr(q + 1));
   } else if (!name.empty() && name[0] != ':') {
     s.request.headers.emplace_back(name, value);  // nghttp2 enforces lowercase names
   }
@@ -567,7 +571,8 @@ int Connection::on_data_chunk(std::int32_t stream_id, const std::uint8_t* data, 
     // drop the response if RST_STREAM arrives before their upload ends, so we discard a
     // bounded amount and only then reset (RFC 9113 §8.1 allows NO_ERROR here).
     s.discarded += len;
-    const std::uint64_t limit = std::max<std::uint64_t>(1 << 20, 4 * env_->options->max_request_body);
+    const std::uint64_t limit =
+        std::max<std::uint64_t>(1 << 20, 4 * env_->options->max_request_body);
     if (s.discarded > limit && !s.reset_sent) {
       s.reset_sent = true;
       nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_NO_ERROR);
@@ -579,11 +584,21 @@ int Connection::on_data_chunk(std::int32_t stream_id, const std::uint8_t* data, 
     respond_problem(s, 413, "Request body larger than the configured limit");
     env_->metrics->body_too_large.inc();
     s.rejected = true;
-    s.request.body.clear();
-    s.request.body.shrink_to_fit();
+    release_body(s);
+    return 0;
+  }
+  // All streams of a connection together buffer at most one maximal body (or 1 MiB): without
+  // this, max_concurrent_streams x max_request_body per connection could be held.
+  const std::uint64_t budget = std::max<std::uint64_t>(1 << 20, env_->options->max_request_body);
+  if (buffered_body_bytes_ + len > budget) {
+    respond_problem(s, 503, "Too many request bodies in flight on this connection");
+    env_->metrics->body_budget.inc();
+    s.rejected = true;
+    release_body(s);
     return 0;
   }
   s.request.body.append(reinterpret_cast<const char*>(data), len);
+  buffered_body_bytes_ += len;
   return 0;
 }
 
@@ -597,8 +612,8 @@ int Connection::on_frame_recv(std::uint8_t type, std::uint8_t flags, std::int32_
     if (++resets_in_window_ > env_->options->max_resets_per_window) {
       env_->metrics->rapid_reset.inc();
       alog::limited(g_abuse_log, agent::LogLevel::kWarning,
-                   "api: more than {} stream resets in {}s (rapid reset); GOAWAY",
-                   env_->options->max_resets_per_window, env_->options->reset_window.count());
+                    "api: more than {} stream resets in {}s (rapid reset); GOAWAY",
+                    env_->options->max_resets_per_window, env_->options->reset_window.count());
       state_ = State::kClosing;
       nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
     }
@@ -631,7 +646,14 @@ int Connection::on_frame_recv(std::uint8_t type, std::uint8_t flags, std::int32_
 
 int Connection::on_frame_send(std::uint8_t, std::uint8_t, std::int32_t) { return 0; }
 
+void Connection::release_body(Stream& s) {
+  buffered_body_bytes_ -= std::min<std::uint64_t>(buffered_body_bytes_, s.request.body.size());
+  s.request.body.clear();
+  s.request.body.shrink_to_fit();
+}
+
 int Connection::on_stream_close(std::int32_t stream_id) {
+  if (auto it = streams_.find(stream_id); it != streams_.end()) release_body(*it->second);
   streams_.erase(stream_id);  // releases the BodySource; its resume() becomes a no-op
   return 0;
 }
@@ -643,9 +665,9 @@ void Connection::dispatch(Stream& s) {
   (void)o;
   if (!env_->allow_request(identity_.cert_sha256, now_)) {
     env_->metrics->rate_limited.inc();
-    HttpResponse r = HttpResponse::json(
-        429, R"({"type":"about:blank","title":"Too many requests","status":429,)"
-             R"("detail":"requests per minute for this certificate exceeded"})");
+    HttpResponse r =
+        HttpResponse::json(429, R"({"type":"about:blank","title":"Too many requests","status":429,)"
+                                R"("detail":"requests per minute for this certificate exceeded"})");
     r.headers[0].second = "application/problem+json";
     r.headers.emplace_back("retry-after", "60");
     respond(s, std::move(r));
@@ -664,6 +686,7 @@ void Connection::dispatch(Stream& s) {
     respond_problem(s, 500, "Internal server error");
     return;
   }
+  release_body(s);  // the handler has seen it; it must have copied what it keeps
   respond(s, std::move(response));
 }
 
@@ -714,8 +737,7 @@ void Connection::respond(Stream& s, HttpResponse response) {
   }
 }
 
-long Connection::read_body(Stream* s, std::uint8_t* buf, std::size_t length,
-                           std::uint32_t* flags) {
+long Connection::read_body(Stream* s, std::uint8_t* buf, std::size_t length, std::uint32_t* flags) {
   if (!s->source) {
     const std::size_t n = std::min(length, s->body.size() - s->body_offset);
     std::memcpy(buf, s->body.data() + s->body_offset, n);
@@ -757,7 +779,8 @@ long Connection::read_body(Stream* s, std::uint8_t* buf, std::size_t length,
     case BodySource::Status::kError:
       break;
   }
-  alog::limited(g_error_log, agent::LogLevel::kError, "api: response body source failed; stream reset");
+  alog::limited(g_error_log, agent::LogLevel::kError,
+                "api: response body source failed; stream reset");
   return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 }
 

@@ -17,8 +17,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "agent/config/agent_config.h"
@@ -51,6 +51,7 @@ struct ServerMetrics {
   metrics::Counter& protocol_errors;
   metrics::Counter& header_list_too_large;
   metrics::Counter& body_too_large;
+  metrics::Counter& body_budget;
   metrics::Counter& rate_limited;
   metrics::Counter& handler_exceptions;
   // conntrail_api_requests_total{endpoint,status}; endpoint label bounded in cardinality.
@@ -114,6 +115,7 @@ class Connection {
   void dispatch(Stream& stream);
   void respond(Stream& stream, HttpResponse response);
   void respond_problem(Stream& stream, int status, const char* title);
+  void release_body(Stream& stream);
 
   std::uint64_t id_;
   UniqueFd fd_;
@@ -134,6 +136,7 @@ class Connection {
   Clock::time_point last_write_progress_;
   Clock::time_point reset_window_start_;
   std::uint32_t resets_in_window_ = 0;
+  std::uint64_t buffered_body_bytes_ = 0;  // request bodies held by all streams
   Clock::time_point now_;  // time of the event being handled (for callbacks)
 };
 

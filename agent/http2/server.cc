@@ -2,12 +2,13 @@
 #include "agent/http2/server.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,8 +16,6 @@
 #include <mutex>
 #include <unordered_map>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "agent/http2/connection.h"
 #include "agent/log/log.h"
@@ -59,8 +58,8 @@ Result<UniqueFd> bind_listener(const agent::ListenAddress& a, std::uint16_t* bou
     len = sizeof(sockaddr_in6);
   }
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    return fail(ErrorCode::kIo, fmt::format("api.listen {}: bind: {}", a.to_string(),
-                                            errno_text(errno)));
+    return fail(ErrorCode::kIo,
+                fmt::format("api.listen {}: bind: {}", a.to_string(), errno_text(errno)));
   }
   if (::listen(fd.get(), 511) != 0) {
     return fail(ErrorCode::kIo,
@@ -167,7 +166,7 @@ Result<std::unique_ptr<Server>> Server::create(const agent::ApiOptions& options,
   // OpenSSL writes to sockets with write(2): a client that vanishes must not raise SIGPIPE and
   // kill the process. Only the default disposition is changed (an embedding program that set
   // its own handler keeps it).
-  struct sigaction old_action{};
+  struct sigaction old_action {};
   if (::sigaction(SIGPIPE, nullptr, &old_action) == 0 && old_action.sa_handler == SIG_DFL) {
     ::signal(SIGPIPE, SIG_IGN);
   }
@@ -210,7 +209,7 @@ Result<std::unique_ptr<Server>> Server::create(const agent::ApiOptions& options,
   impl->env.handler = &impl->handler;
   impl->env.metrics = impl->metrics.get();
   impl->env.make_resume = [weak = std::weak_ptr<WakeQueue>(impl->wake)](std::uint64_t conn,
-                                                                         std::int32_t stream) {
+                                                                        std::int32_t stream) {
     return std::function<void()>([weak, conn, stream] {
       if (auto q = weak.lock()) q->push_resume(conn, stream);
     });
@@ -275,13 +274,13 @@ void Server::Impl::accept_all(int listener, Clock::time_point now) {
   for (;;) {
     sockaddr_storage ss{};
     socklen_t len = sizeof(ss);
-    UniqueFd fd(::accept4(listener, reinterpret_cast<sockaddr*>(&ss), &len,
-                          SOCK_NONBLOCK | SOCK_CLOEXEC));
+    UniqueFd fd(
+        ::accept4(listener, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd.valid()) {
       if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return;
       // EMFILE/ENFILE/ENOBUFS: nothing to do but wait; level-triggered epoll retries.
       alog::limited(g_limit_log, agent::LogLevel::kError, "api: accept failed: {}",
-                   errno_text(errno));
+                    errno_text(errno));
       return;
     }
     metrics->accepted.inc();
@@ -289,16 +288,16 @@ void Server::Impl::accept_all(int listener, Clock::time_point now) {
     if (connections.size() >= options.max_connections) {
       metrics->rejected_total_limit.inc();
       alog::limited(g_limit_log, agent::LogLevel::kWarning,
-                   "api: connection refused: max_connections ({}) reached",
-                   options.max_connections);
+                    "api: connection refused: max_connections ({}) reached",
+                    options.max_connections);
       continue;  // fd closes here
     }
     auto& count = per_address[ip];
     if (count >= options.max_connections_per_address) {
       metrics->rejected_address_limit.inc();
       alog::limited(g_limit_log, agent::LogLevel::kWarning,
-                   "api: connection refused: max_connections_per_address ({}) reached",
-                   options.max_connections_per_address);
+                    "api: connection refused: max_connections_per_address ({}) reached",
+                    options.max_connections_per_address);
       if (count == 0) per_address.erase(ip);
       continue;
     }
@@ -317,8 +316,8 @@ void Server::Impl::accept_all(int listener, Clock::time_point now) {
     }
     const std::uint64_t id = next_id++;
     const int raw_fd = fd.get();
-    auto conn = std::make_unique<Connection>(id, std::move(fd), std::move(peer), std::move(*t),
-                                             &env, now);
+    auto conn =
+        std::make_unique<Connection>(id, std::move(fd), std::move(peer), std::move(*t), &env, now);
     epoll_event ev{};
     ev.events = conn->wanted_events();
     ev.data.u64 = id;

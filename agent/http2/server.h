@@ -16,8 +16,9 @@
 //     for that long is closed/reset (slowloris, never-reading clients).
 //   * max_concurrent_streams and max_header_list_size are advertised in SETTINGS and
 //     enforced (nghttp2 refuses excess streams; header lists over the limit reset the
-//     stream); max_request_body answers 413; requests_per_minute per client certificate
-//     answers 429.
+//     stream); max_request_body answers 413; the streams of one connection together buffer
+//     at most max(1 MiB, max_request_body) of request bodies (503 beyond); requests_per_minute
+//     per client certificate answers 429.
 //   * CVE-2023-44487 rapid reset: more than max_resets_per_window RST_STREAM frames in
 //     reset_window ends the connection with GOAWAY(ENHANCE_YOUR_CALM). CONTINUATION,
 //     PING and SETTINGS floods: nghttp2's max_continuations, max_outbound_ack and
@@ -45,8 +46,7 @@ class Server {
   // Binds every listen address (port 0 picks a free port, see ports()) and loads TLS.
   // `metrics` may be null (the server then keeps its own registry); it must outlive
   // the server.
-  static Result<std::unique_ptr<Server>> create(const agent::ApiOptions& options,
-                                                Handler handler,
+  static Result<std::unique_ptr<Server>> create(const agent::ApiOptions& options, Handler handler,
                                                 metrics::Registry* metrics = nullptr);
   ~Server();
   Server(const Server&) = delete;
@@ -62,6 +62,7 @@ class Server {
 
   // The bound port of each listen address, in configuration order.
   const std::vector<std::uint16_t>& ports() const noexcept;
+  std::uint16_t port() const noexcept { return ports().front(); }
   // Open connections (any state).
   std::size_t connection_count() const noexcept;
   // Updated by the loop at least once a second while it runs: the watchdog reads it.

@@ -10,13 +10,13 @@
 // The level is a process-wide atomic so SIGHUP can change it without locks.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string_view>
-
-#include <fmt/format.h>
 
 #include "agent/config/agent_config.h"
 
@@ -32,15 +32,18 @@ void write(LogLevel level, std::string_view message) noexcept;
 
 template <class... Args>
 void error(fmt::format_string<Args...> f, Args&&... args) {
-  if (enabled(LogLevel::kError)) write(LogLevel::kError, fmt::format(f, std::forward<Args>(args)...));
+  if (enabled(LogLevel::kError))
+    write(LogLevel::kError, fmt::format(f, std::forward<Args>(args)...));
 }
 template <class... Args>
 void warning(fmt::format_string<Args...> f, Args&&... args) {
-  if (enabled(LogLevel::kWarning)) write(LogLevel::kWarning, fmt::format(f, std::forward<Args>(args)...));
+  if (enabled(LogLevel::kWarning))
+    write(LogLevel::kWarning, fmt::format(f, std::forward<Args>(args)...));
 }
 template <class... Args>
 void notice(fmt::format_string<Args...> f, Args&&... args) {
-  if (enabled(LogLevel::kNotice)) write(LogLevel::kNotice, fmt::format(f, std::forward<Args>(args)...));
+  if (enabled(LogLevel::kNotice))
+    write(LogLevel::kNotice, fmt::format(f, std::forward<Args>(args)...));
 }
 template <class... Args>
 void info(fmt::format_string<Args...> f, Args&&... args) {
@@ -48,7 +51,8 @@ void info(fmt::format_string<Args...> f, Args&&... args) {
 }
 template <class... Args>
 void debug(fmt::format_string<Args...> f, Args&&... args) {
-  if (enabled(LogLevel::kDebug)) write(LogLevel::kDebug, fmt::format(f, std::forward<Args>(args)...));
+  if (enabled(LogLevel::kDebug))
+    write(LogLevel::kDebug, fmt::format(f, std::forward<Args>(args)...));
 }
 
 // Lets at most `burst` events through per `interval`; counts the rest and reports how

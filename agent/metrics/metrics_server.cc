@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -11,8 +12,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace conntrail::metrics {
 
@@ -48,7 +47,8 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::create(const agent::Listen
                                                              Registry& registry) {
   const bool v4 = a.address.is_v4();
   UniqueFd fd(::socket(v4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return fail(ErrorCode::kIo, fmt::format("metrics.listen: socket: {}", std::strerror(errno)));
+  if (!fd.valid())
+    return fail(ErrorCode::kIo, fmt::format("metrics.listen: socket: {}", std::strerror(errno)));
   int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_storage ss{};
@@ -145,7 +145,8 @@ void MetricsServer::serve_one(int fd) {
     send_all(fd, response(405, "Method Not Allowed", "GET only\n"), deadline);
     return;
   }
-  std::string r = response(200, "OK", registry_.expose(), "text/plain; version=0.0.4; charset=utf-8");
+  std::string r =
+      response(200, "OK", registry_.expose(), "text/plain; version=0.0.4; charset=utf-8");
   if (method == "HEAD") r = r.substr(0, r.find("\r\n\r\n") + 4);
   send_all(fd, r, deadline);
 }
@@ -162,7 +163,8 @@ Result<void> write_textfile(const std::string& path, const Registry& registry) {
     const ssize_t n = ::write(fd.get(), text.data() + off, text.size() - off);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      return fail(ErrorCode::kIo, fmt::format("metrics.textfile {}: {}", tmp, std::strerror(errno)));
+      return fail(ErrorCode::kIo,
+                  fmt::format("metrics.textfile {}: {}", tmp, std::strerror(errno)));
     }
     off += static_cast<std::size_t>(n);
   }

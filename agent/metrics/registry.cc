@@ -1,10 +1,10 @@
 #include "agent/metrics/registry.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 namespace conntrail::metrics {
 
@@ -16,10 +16,14 @@ std::string render_labels(const Labels& labels) {
     out += labels[i].first;
     out += "=\"";
     for (char c : labels[i].second) {
-      if (c == '\\') out += "\\\\";
-      else if (c == '"') out += "\\\"";
-      else if (c == '\n') out += "\\n";
-      else out += c;
+      if (c == '\\')
+        out += "\\\\";
+      else if (c == '"')
+        out += "\\\"";
+      else if (c == '\n')
+        out += "\\n";
+      else
+        out += c;
     }
     out += '"';
   }
@@ -36,8 +40,7 @@ Registry::Family& Registry::family(const std::string& name, const std::string& h
   return it->second;
 }
 
-Counter& Registry::counter(const std::string& name, const std::string& help,
-                           const Labels& labels) {
+Counter& Registry::counter(const std::string& name, const std::string& help, const Labels& labels) {
   std::lock_guard lock(mu_);
   Series& s = family(name, help, Type::kCounter).series[render_labels(labels)];
   if (!s.counter) s.counter = std::make_unique<Counter>();
@@ -67,7 +70,8 @@ namespace {
 std::string format_value(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{}", static_cast<long long>(v));
+  if (v == std::floor(v) && std::fabs(v) < 1e15)
+    return fmt::format("{}", static_cast<long long>(v));
   return fmt::format("{}", v);
 }
 }  // namespace
@@ -78,18 +82,25 @@ std::string Registry::expose() const {
   for (const auto& [name, f] : families_) {
     std::string help;
     for (char c : f.help) {
-      if (c == '\\') help += "\\\\";
-      else if (c == '\n') help += "\\n";
-      else help += c;
+      if (c == '\\')
+        help += "\\\\";
+      else if (c == '\n')
+        help += "\\n";
+      else
+        help += c;
     }
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name,
                        f.type == Type::kCounter ? "counter" : "gauge");
     for (const auto& [labels, s] : f.series) {
       std::string value;
-      if (s.counter) value = std::to_string(s.counter->value());
-      else if (s.callback) value = format_value(s.callback());
-      else if (s.gauge) value = format_value(s.gauge->value());
-      else continue;
+      if (s.counter)
+        value = std::to_string(s.counter->value());
+      else if (s.callback)
+        value = format_value(s.callback());
+      else if (s.gauge)
+        value = format_value(s.gauge->value());
+      else
+        continue;
       out += fmt::format("{}{} {}\n", name, labels, value);
     }
   }

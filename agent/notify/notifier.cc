@@ -1,12 +1,11 @@
 #include "agent/notify/notifier.h"
 
+#include <fmt/format.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include <cstdint>
 #include <string>
-
-#include <fmt/format.h>
 
 namespace conntrail::agent {
 
@@ -32,8 +31,8 @@ bool Notifier::watchdog() const { return send("WATCHDOG=1"); }
 bool Notifier::reloading() const {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  const std::uint64_t usec =
-      static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000u + static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
+  const std::uint64_t usec = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000u +
+                             static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
   return send(fmt::format("RELOADING=1\nMONOTONIC_USEC={}", usec));
 }
 

@@ -1,6 +1,7 @@
 // agent/runtime/agent.cc — see agent.h for the lifecycle.
 #include "agent/runtime/agent.h"
 
+#include <fmt/format.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,12 +13,10 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "agent/http2/server.h"
 #include "agent/log/log.h"
@@ -50,7 +49,8 @@ std::map<std::string, std::string> key_values(const AgentConfig& c) {
       continue;
     }
     const auto eq = line.find(" = ");
-    const std::string key = section + "." + line.substr(0, eq == std::string::npos ? line.size() - 2 : eq);
+    const std::string key =
+        section + "." + line.substr(0, eq == std::string::npos ? line.size() - 2 : eq);
     auto& v = out[key];
     const std::string value = eq == std::string::npos ? std::string() : line.substr(eq + 3);
     v += (v.empty() ? "" : ", ") + value;
@@ -160,7 +160,8 @@ std::string Agent::Impl::status_line() {
   std::string listen;
   {
     std::lock_guard lock(config_mu_);
-    for (const auto& a : config_->api.listen) listen += (listen.empty() ? "" : ", ") + a.to_string();
+    for (const auto& a : config_->api.listen)
+      listen += (listen.empty() ? "" : ", ") + a.to_string();
   }
   std::string line = fmt::format("serving API on {}; {} connection(s)", listen,
                                  server_ ? server_->connection_count() : 0);
@@ -304,11 +305,11 @@ int Agent::Impl::run() {
     api_ports_ = server_->ports();
     if (metrics_server_) metrics_port_ = metrics_server_->port();
   }
-  registry_.gauge_callback("conntrail_agent_uptime_seconds", "Seconds since the agent started",
-                           {}, [started = started_] {
-                             return std::chrono::duration<double>(SteadyClock::now() - started)
-                                 .count();
-                           });
+  registry_.gauge_callback(
+      "conntrail_agent_uptime_seconds", "Seconds since the agent started", {},
+      [started = started_] {
+        return std::chrono::duration<double>(SteadyClock::now() - started).count();
+      });
   registry_.gauge("conntrail_agent_info", "Version of the running agent", {{"version", version()}})
       .set(1);
 

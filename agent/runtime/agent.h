@@ -48,7 +48,9 @@ using SteadyClock = std::chrono::steady_clock;
 // A worker thread's proof of life. beat() is one relaxed atomic store.
 class Heartbeat {
  public:
-  void beat() noexcept { last_.store(SteadyClock::now().time_since_epoch().count(), std::memory_order_relaxed); }
+  void beat() noexcept {
+    last_.store(SteadyClock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  }
   SteadyClock::time_point last() const noexcept {
     return SteadyClock::time_point(SteadyClock::duration(last_.load(std::memory_order_relaxed)));
   }

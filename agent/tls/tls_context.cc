@@ -1,5 +1,6 @@
 #include "agent/tls/tls_context.h"
 
+#include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -8,8 +9,6 @@
 
 #include <cstdio>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "core/handle.h"
 
@@ -73,8 +72,8 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const agent::ApiOptions& 
                                      SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(ctx.get(), 0);
-  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE |
-                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                  SSL_MODE_RELEASE_BUFFERS);
 
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), o.tls_cert.c_str()) != 1) {
     return fail(ErrorCode::kInvalidArgument,
@@ -85,9 +84,9 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const agent::ApiOptions& 
                 fmt::format("api.tls_key {}: {}", o.tls_key, openssl_error()));
   }
   if (SSL_CTX_check_private_key(ctx.get()) != 1) {
-    return fail(ErrorCode::kInvalidArgument,
-                fmt::format("api.tls_key {} does not match api.tls_cert {}", o.tls_key,
-                            o.tls_cert));
+    return fail(
+        ErrorCode::kInvalidArgument,
+        fmt::format("api.tls_key {} does not match api.tls_cert {}", o.tls_key, o.tls_cert));
   }
   if (SSL_CTX_load_verify_locations(ctx.get(), o.client_ca.c_str(), nullptr) != 1) {
     return fail(ErrorCode::kInvalidArgument,
@@ -103,8 +102,7 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const agent::ApiOptions& 
   X509_STORE* store = SSL_CTX_get_cert_store(ctx.get());
   if (!o.crl.empty()) {
     X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
-    if (lookup == nullptr ||
-        X509_load_crl_file(lookup, o.crl.c_str(), X509_FILETYPE_PEM) <= 0) {
+    if (lookup == nullptr || X509_load_crl_file(lookup, o.crl.c_str(), X509_FILETYPE_PEM) <= 0) {
       return fail(ErrorCode::kInvalidArgument,
                   fmt::format("api.crl {}: {}", o.crl, openssl_error()));
     }
@@ -151,9 +149,12 @@ TlsConnection::~TlsConnection() {
 IoStatus TlsConnection::status_from(int ret, const char* what) {
   const int err = SSL_get_error(ssl_, ret);
   switch (err) {
-    case SSL_ERROR_WANT_READ: return IoStatus::kWantRead;
-    case SSL_ERROR_WANT_WRITE: return IoStatus::kWantWrite;
-    case SSL_ERROR_ZERO_RETURN: return IoStatus::kClosed;
+    case SSL_ERROR_WANT_READ:
+      return IoStatus::kWantRead;
+    case SSL_ERROR_WANT_WRITE:
+      return IoStatus::kWantWrite;
+    case SSL_ERROR_ZERO_RETURN:
+      return IoStatus::kClosed;
     case SSL_ERROR_SYSCALL:
       if (ERR_peek_error() == 0) {
         error_ = fmt::format("{}: connection closed by peer", what);

@@ -1,20 +1,23 @@
 // Tests of agent/config: every validation error names file, line, key and reason.
-#include "agent/config/agent_config.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
 #include <string>
+
+#include "agent/config/agent_config.h"
 
 namespace conntrail::agent {
 namespace {
 
 // The keys without defaults; every test starts from this valid base.
 const std::string kBase =
-    "[api]\n"                                   // line 1
-    "tls_cert = /etc/conntrail/server.crt\n"    // line 2
-    "tls_key = /etc/conntrail/server.key\n"     // line 3
-    "client_ca = /etc/conntrail/ca.crt\n"       // line 4
+    "[api]\n"                                          // line 1
+    "tls_cert = /etc/conntrail/server.crt\n"           // line 2
+    "tls_key = /etc/conntrail/server.key\n"            // line 3
+    "client_ca = /etc/conntrail/ca.crt\n"              // line 4
     "officers_file = /etc/conntrail/officers.json\n";  // line 5
 
 ConfigErrors errors_of(const std::string& text) {
@@ -92,8 +95,9 @@ TEST(ConfigTest, ParsesEveryKind) {
 }
 
 TEST(ConfigTest, PrintedConfigParsesBackToTheSameValue) {
-  auto c = parse_config(kBase + "listen = [::]:9000\n[capture]\nsubscriber_prefix = 10.0.0.0/8\n"
-                                "udp_idle_timeout = 90\n",
+  auto c = parse_config(kBase +
+                            "listen = [::]:9000\n[capture]\nsubscriber_prefix = 10.0.0.0/8\n"
+                            "udp_idle_timeout = 90\n",
                         "test.conf");
   ASSERT_TRUE(c.has_value());
   const std::string printed = format_config(*c);
@@ -281,6 +285,84 @@ TEST(DurationSizeTest, ParseUnits) {
   EXPECT_EQ(parse_size("2M").value(), 2u << 20);
   EXPECT_FALSE(parse_size("1TiB").has_value());
   EXPECT_FALSE(parse_size("99999999999GiB").has_value());
+}
+
+}  // namespace
+}  // namespace conntrail::agent
+
+namespace conntrail::agent {
+namespace {
+
+// section.key of every `key = value` line, commented out or not.
+std::set<std::string> documented_keys(const std::string& path) {
+  std::ifstream in(path);
+  std::set<std::string> keys;
+  std::string line;
+  std::string section;
+  while (std::getline(in, line)) {
+    if (line.starts_with("[")) {
+      section = line.substr(1, line.find(']') - 1);
+      continue;
+    }
+    if (line.starts_with("#")) line = line.substr(1);
+    const auto eq = line.find(" =");
+    if (eq == std::string::npos || eq == 0 || line.find(' ') < eq) continue;
+    keys.insert(section + "." + line.substr(0, eq));
+  }
+  return keys;
+}
+
+std::set<std::string> all_keys() {
+  AgentConfig c;
+  c.capture.interfaces = {"eth0"};
+  c.api.listen.push_back(ListenAddress{});
+  c.capture.subscriber_prefixes.push_back(IpPrefix::parse("10.0.0.0/8").value());
+  std::set<std::string> keys;
+  std::istringstream in(format_config(c));
+  std::string line;
+  std::string section;
+  while (std::getline(in, line)) {
+    if (line.starts_with("["))
+      section = line.substr(1, line.size() - 2);
+    else if (auto eq = line.find(" = "); eq != std::string::npos)
+      keys.insert(section + "." + line.substr(0, eq));
+  }
+  return keys;
+}
+
+TEST(ConfigDocsTest, ProductionConfigListsEveryKeyAndOnlyKnownKeys) {
+  const auto documented =
+      documented_keys(std::string(CONNTRAIL_SOURCE_DIR) + "/configs/conntrail.conf");
+  EXPECT_EQ(documented, all_keys());
+}
+
+TEST(ConfigDocsTest, ConfigMdDocumentsEveryKey) {
+  std::ifstream in(std::string(CONNTRAIL_SOURCE_DIR) + "/docs/CONFIG.md");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string doc = ss.str();
+  for (const auto& key : all_keys()) {
+    const std::string name = key.substr(key.find('.') + 1);
+    EXPECT_NE(doc.find("`" + name + "`"), std::string::npos) << key << " missing in docs/CONFIG.md";
+  }
+}
+
+TEST(ConfigRobustnessTest, ArbitraryInputNeverCrashes) {
+  std::mt19937 rng(12345);
+  const std::string alphabet = "[]=#:. \n\tapicurelnx0123456789/-_\"\\\x01\xff";
+  const std::string base = kBase + "[capture]\nsnaplen = 100\n[storage]\n";
+  for (int i = 0; i < 2000; ++i) {
+    std::string text = base;
+    const int edits = 1 + static_cast<int>(rng() % 20);
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t pos = rng() % (text.size() + 1);
+      text.insert(pos, 1, alphabet[rng() % alphabet.size()]);
+    }
+    auto r = parse_config(text, "fuzz.conf");
+    if (!r) {
+      for (const auto& err : r.error()) EXPECT_FALSE(err.reason.empty());
+    }
+  }
 }
 
 }  // namespace

@@ -1,8 +1,6 @@
 // Tests of agent/runtime: the sd_notify sequence (READY, STATUS, WATCHDOG, RELOADING,
 // STOPPING) on a NOTIFY_SOCKET this test owns, a watchdog that stops when a worker hangs,
 // worker lifecycle, GET /v1/status, and reload bookkeeping.
-#include "agent/runtime/agent.h"
-
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -11,10 +9,10 @@
 
 #include <atomic>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
+#include "agent/runtime/agent.h"
 #include "core/handle.h"
 #include "http2_test_support.h"
 
@@ -199,7 +197,8 @@ TEST(AgentTest, StartupErrorNeverSendsReady) {
   EXPECT_EQ(agent.run(), 1);
   auto prep_fail = test_config();
   Agent agent2(prep_fail);
-  agent2.add_worker({"storage", [] { return Result<void>(fail(ErrorCode::kNotFound, "no data dir")); },
+  agent2.add_worker({"storage",
+                     [] { return Result<void>(fail(ErrorCode::kNotFound, "no data dir")); },
                      [](Heartbeat&) { return Result<void>(); }, [] {}});
   EXPECT_EQ(agent2.run(), 1);
   EXPECT_EQ(sock.count_watchdogs(100ms), 0);
@@ -243,8 +242,8 @@ TEST(AgentReloadTest, ChangedKeysAndWhichNeedARestart) {
   b.api.max_connections = 7;
   b.capture.interfaces = {"eth0"};
   const auto changed = changed_keys(a, b);
-  EXPECT_EQ(changed, (std::vector<std::string>{"api.max_connections", "capture.interface",
-                                               "log.level"}));
+  EXPECT_EQ(changed,
+            (std::vector<std::string>{"api.max_connections", "capture.interface", "log.level"}));
   EXPECT_TRUE(reloadable_key("log.level"));
   EXPECT_TRUE(reloadable_key("api.tls_cert"));
   EXPECT_TRUE(reloadable_key("api.officers_file"));

@@ -14,11 +14,10 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "core/handle.h"
 #include "http2_test_support.h"
@@ -175,8 +174,9 @@ TEST_F(AgentProcess, SighupReloadsAndNamesChangesThatNeedARestart) {
   EXPECT_TRUE(next_state({"RELOADING=1"}).starts_with("RELOADING=1\nMONOTONIC_USEC="));
   EXPECT_EQ(next_state({"READY=1"}), "READY=1");
   const std::string log = stderr_log();
-  EXPECT_NE(log.find("<4>reload: api.max_connections changed; it takes effect only after a restart"),
-            std::string::npos)
+  EXPECT_NE(
+      log.find("<4>reload: api.max_connections changed; it takes effect only after a restart"),
+      std::string::npos)
       << log;
   EXPECT_EQ(log.find("log.level changed"), std::string::npos) << "log.level is reloadable";
   // A broken file on reload keeps the running configuration.
@@ -287,7 +287,8 @@ TEST_F(AgentProcess, MisbehavingClientsDoNotStopAWellBehavedOne) {
   const std::string log = stderr_log();
   ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(metrics on port (\d+))")));
   auto metrics = run_command("curl -sS http://127.0.0.1:" + m[1].str() + "/metrics");
-  EXPECT_NE(metrics.out.find("conntrail_api_abuse_total{kind=\"rapid_reset\"} 1"), std::string::npos)
+  EXPECT_NE(metrics.out.find("conntrail_api_abuse_total{kind=\"rapid_reset\"} 1"),
+            std::string::npos)
       << metrics.out;
   EXPECT_EQ(signal_and_wait(SIGTERM), 0);
 }

@@ -238,6 +238,51 @@ def mode_header_flood(args):
     print("closed")
 
 
+def mode_hpack_bomb(args):
+    """One 4000-byte header entered into the HPACK dynamic table, then referenced --count times
+    (one byte each on the wire): the decoded list is huge, the frame tiny."""
+    sock = connect(args)
+    conn = h2conn(sock)
+    pump(sock, conn, lambda ev: any(isinstance(e, h2.events.SettingsAcknowledged) for e in ev), 3)
+    enc = hpack.Encoder()
+    block = enc.encode(base_headers(args) + [("x-bomb", "b" * 4000)] * args.count)
+    f = hyperframe.frame.HeadersFrame(1)
+    f.data = block
+    f.flags.add("END_HEADERS")
+    f.flags.add("END_STREAM")
+    sock.sendall(f.serialize())
+    # Raw frames: the h2 state machine never saw stream 1 and would reject the answer.
+    result = "none"
+    buf = b""
+    end = time.time() + 5
+    sock.settimeout(0.5)
+    while time.time() < end and result == "none":
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except (ssl.SSLError, OSError):
+            result = "closed"
+            break
+        if not data:
+            result = "closed"
+            break
+        buf += data
+        while len(buf) >= 9 and result == "none":
+            length = int.from_bytes(buf[0:3], "big")
+            if len(buf) < 9 + length:
+                break
+            ftype, sid = buf[3], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+            if ftype == 3 and sid == 1:
+                result = f"reset={int.from_bytes(buf[9:13], 'big')}"
+            elif ftype == 1 and sid == 1:
+                result = "response"
+            elif ftype == 7:
+                result = f"goaway={int.from_bytes(buf[13:17], 'big')}"
+            buf = buf[9 + length:]
+    print(f"{result} wire={len(block)}")
+
+
 def mode_continuation_flood(args):
     sock = connect(args)
     conn = h2conn(sock)
@@ -364,6 +409,60 @@ def mode_many_streams(args):
     print(f"refused={refused}")
 
 
+def mode_many_bodies(args):
+    """--count streams each sending --body-size bytes without ever ending their request;
+    prints how many got which status (the server must refuse once its per-connection body
+    budget is spent)."""
+    sock = connect(args)
+    conn = h2conn(sock)
+    pump(sock, conn, lambda ev: any(isinstance(e, h2.events.RemoteSettingsChanged) for e in ev), 3)
+    sids = [1 + 2 * i for i in range(args.count)]
+    for sid in sids:
+        conn.send_headers(sid, base_headers(args, "POST"))
+    sock.sendall(conn.data_to_send())
+    remaining = {sid: args.body_size for sid in sids}
+    statuses = {}
+    end = time.time() + 15
+    sock.settimeout(0.2)
+    while time.time() < end and len(statuses) < args.count:
+        progressed = False
+        for sid in sids:
+            if sid in statuses or remaining[sid] == 0:
+                continue
+            try:
+                n = min(remaining[sid], conn.local_flow_control_window(sid),
+                        conn.max_outbound_frame_size)
+            except Exception:
+                continue
+            if n > 0:
+                conn.send_data(sid, b"x" * n)
+                remaining[sid] -= n
+                progressed = True
+        out = conn.data_to_send()
+        if out:
+            sock.sendall(out)
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            if not progressed and all(remaining[s] == 0 for s in sids if s not in statuses):
+                break
+            continue
+        if not data:
+            break
+        for e in conn.receive_data(data):
+            if isinstance(e, h2.events.ResponseReceived):
+                statuses[e.stream_id] = dict(e.headers)[":status"]
+            elif isinstance(e, h2.events.StreamReset) and e.stream_id not in statuses:
+                statuses[e.stream_id] = "reset"
+                remaining[e.stream_id] = 0
+            elif isinstance(e, h2.events.DataReceived):
+                conn.acknowledge_received_data(e.flow_controlled_length, e.stream_id)
+    counts = {}
+    for v in statuses.values():
+        counts[v] = counts.get(v, 0) + 1
+    print(" ".join(f"{k}={counts[k]}" for k in sorted(counts)) or "none")
+
+
 def mode_idle(args):
     sock = connect(args)
     start = time.time()
@@ -397,7 +496,8 @@ def main():
     args = p.parse_args()
     modes = {"get": mode_get, "post": mode_post, "rapid-reset": mode_rapid_reset,
              "header-flood": mode_header_flood, "continuation-flood": mode_continuation_flood,
-             "ping-flood": mode_ping_flood, "many-streams": mode_many_streams, "slow-reader": mode_slow_reader, "idle": mode_idle}
+             "ping-flood": mode_ping_flood, "many-streams": mode_many_streams,
+             "hpack-bomb": mode_hpack_bomb, "many-bodies": mode_many_bodies, "slow-reader": mode_slow_reader, "idle": mode_idle}
     try:
         modes[args.mode](args)
     except (ssl.SSLError, ConnectionError, OSError) as e:

@@ -1,8 +1,6 @@
 // Tests of agent/http2 + agent/tls with real clients (curl --http2, python3-h2): mutual TLS,
 // request dispatch, streaming with resume and trailers, and every limit and abuse defence
 // while a well-behaved client keeps being served.
-#include "agent/http2/server.h"
-
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -11,10 +9,10 @@
 #include <atomic>
 #include <cstring>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
+#include "agent/http2/server.h"
 #include "core/handle.h"
 #include "http2_test_support.h"
 
@@ -204,6 +202,16 @@ TEST_F(ServerTest, RefusesClientsThatDoNotNegotiateH2) {
   EXPECT_NE(http_status(r), "200");
 }
 
+TEST_F(ServerTest, Tls12OnlyWhenConfigured) {
+  start(test_options());
+  EXPECT_NE(curl(port_, "/v1/status", "officer-a", "--tls-max 1.2").exit_code, 0);
+  EXPECT_EQ(metric("conntrail_api_tls_handshake_failures_total"), "1");
+  auto o = test_options();
+  o.tls_min_version = agent::TlsVersion::kTls12;
+  ASSERT_TRUE(server_->reload_tls(o).has_value());
+  EXPECT_EQ(http_status(curl(port_, "/v1/status", "officer-a", "--tls-max 1.2")), "200");
+}
+
 TEST_F(ServerTest, StreamsABodySourceThroughResumeWithTrailers) {
   start(test_options());
   auto r = h2client("get", port_, "officer-a", "--path /stream");
@@ -255,6 +263,20 @@ TEST_F(ServerTest, RequestBodyOverTheLimitGets413) {
   EXPECT_NE(ok.out.find("\"body_size\":5"), std::string::npos) << ok.out;
 }
 
+TEST_F(ServerTest, RequestBodiesOfOneConnectionShareABoundedBudget) {
+  auto o = test_options();
+  o.max_request_body = 64 * 1024;  // budget: 1 MiB per connection
+  start(o);
+  // 30 streams x 60000 bytes = 1.8 MB would be held without the budget.
+  auto r = h2client("many-bodies", port_, "officer-a", "--count 30 --body-size 60000");
+  EXPECT_TRUE(r.out.starts_with("503=")) << r.out;
+  const int refused = std::stoi(r.out.substr(4));
+  EXPECT_GE(refused, 30 - 1048576 / 60000);
+  EXPECT_EQ(metric("conntrail_api_streams_refused_total{reason=\"connection_body_budget\"}"),
+            std::to_string(refused));
+  EXPECT_EQ(http_status(curl(port_, "/v1/status", "officer-b")), "200");
+}
+
 TEST_F(ServerTest, RequestsPerMinutePerCertificateGet429) {
   auto o = test_options();
   o.requests_per_minute = 2;
@@ -272,9 +294,8 @@ TEST_F(ServerTest, ConnectionsOverThePerAddressLimitAreRefused) {
   auto o = test_options();
   o.max_connections_per_address = 1;
   start(o);
-  auto idle = std::async(std::launch::async, [&] {
-    return h2client("idle", port_, "officer-a", "--seconds 4");
-  });
+  auto idle = std::async(std::launch::async,
+                         [&] { return h2client("idle", port_, "officer-a", "--seconds 4"); });
   // Wait until the idle client's connection is counted.
   for (int i = 0; i < 100 && server_->connection_count() == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -282,8 +303,9 @@ TEST_F(ServerTest, ConnectionsOverThePerAddressLimitAreRefused) {
   ASSERT_EQ(server_->connection_count(), 1u);
   auto r = curl(port_, "/v1/status", "officer-a");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_EQ(metric("conntrail_api_connections_rejected_total{reason=\"max_connections_per_address\"}"),
-            "1");
+  EXPECT_EQ(
+      metric("conntrail_api_connections_rejected_total{reason=\"max_connections_per_address\"}"),
+      "1");
   idle.get();
 }
 
@@ -292,9 +314,8 @@ TEST_F(ServerTest, ConnectionsOverTheTotalLimitAreRefused) {
   o.max_connections = 1;
   o.max_connections_per_address = 1;
   start(o);
-  auto idle = std::async(std::launch::async, [&] {
-    return h2client("idle", port_, "officer-a", "--seconds 4");
-  });
+  auto idle = std::async(std::launch::async,
+                         [&] { return h2client("idle", port_, "officer-a", "--seconds 4"); });
   for (int i = 0; i < 100 && server_->connection_count() == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -351,6 +372,17 @@ TEST_F(ServerTest, HeaderListOverTheLimitResetsTheStream) {
   start(o);
   auto r = h2client("header-flood", port_, "officer-a", "--count 400");
   EXPECT_TRUE(r.out.starts_with("reset=")) << r.out;
+  EXPECT_EQ(metric("conntrail_api_streams_refused_total{reason=\"header_list_too_large\"}"), "1");
+  EXPECT_EQ(http_status(curl(port_, "/v1/status", "officer-b")), "200");
+}
+
+TEST_F(ServerTest, HpackBombIsBoundedByTheDecodedHeaderListSize) {
+  start(test_options());
+  // ~4 KB on the wire, 400 KB decoded.
+  auto r = h2client("hpack-bomb", port_, "officer-a", "--count 100");
+  EXPECT_TRUE(r.out.starts_with("reset=")) << r.out;
+  const auto wire = std::stoul(r.out.substr(r.out.find("wire=") + 5));
+  EXPECT_LT(wire, 4500u);
   EXPECT_EQ(metric("conntrail_api_streams_refused_total{reason=\"header_list_too_large\"}"), "1");
   EXPECT_EQ(http_status(curl(port_, "/v1/status", "officer-b")), "200");
 }

@@ -1,18 +1,16 @@
 // Tests of agent/metrics: exposition format, the scrape endpoint and the textfile writer.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include "core/handle.h"
-
 #include "agent/metrics/metrics_server.h"
 #include "agent/metrics/registry.h"
+#include "core/handle.h"
 #include "http2_test_support.h"
 
 namespace conntrail::metrics {
@@ -22,7 +20,8 @@ using conntrail::testing_support::run_command;
 
 TEST(RegistryTest, ExposesCountersAndGaugesInTextFormat) {
   Registry r;
-  auto& drops = r.counter("conntrail_capture_drops_total", "Packets dropped", {{"interface", "eth0"}});
+  auto& drops =
+      r.counter("conntrail_capture_drops_total", "Packets dropped", {{"interface", "eth0"}});
   drops.inc(3);
   r.counter("conntrail_capture_drops_total", "Packets dropped", {{"interface", "eth0"}}).inc();
   r.gauge("conntrail_flows_active", "Flows in the table").set(12);
@@ -104,14 +103,16 @@ TEST_F(MetricsServerTest, RefusesEverythingElse) {
   sin.sin_port = htons(server_->port());
   sin.sin_addr.s_addr = htonl(0x7f000001);
   ASSERT_EQ(::connect(silent.get(), reinterpret_cast<sockaddr*>(&sin), sizeof(sin)), 0);
-  EXPECT_EQ(run_command("curl -s -o /dev/null -w '%{http_code}' --max-time 5 " + base_ + "/metrics").out,
-            "200");
+  EXPECT_EQ(
+      run_command("curl -s -o /dev/null -w '%{http_code}' --max-time 5 " + base_ + "/metrics").out,
+      "200");
 }
 
 TEST(TextfileTest, WritesAtomicallyAndReportsErrors) {
   Registry r;
   r.gauge("conntrail_flows_active", "Flows").set(5);
-  const auto dir = std::filesystem::temp_directory_path() / ("ct-textfile-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("ct-textfile-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto path = (dir / "conntrail.prom").string();
   ASSERT_TRUE(write_textfile(path, r).has_value());

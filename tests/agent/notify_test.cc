@@ -1,6 +1,4 @@
 // Tests of agent/notify against a NOTIFY_SOCKET this test owns.
-#include "agent/notify/notifier.h"
-
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -10,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "agent/notify/notifier.h"
 #include "core/handle.h"
 
 namespace conntrail::agent {
