@@ -257,11 +257,14 @@ void SessionTracker::open_or_refresh(Opening&& o, TimestampNs t) {
   b.bounded = o.bounded;
   b.id_rank = o.id_rank;
   const TimestampNs deadline = deadline_of(b);
-  by_key_[b.key] = id;
-  by_group_.emplace(b.group, id);
-  by_prefix_[slot][b.record.address.network()].push_back(id);
   auto [it, inserted] = bindings_.emplace(id, std::move(b));
-  it->second.deadline = deadline;
+  Binding& placed = it->second;  // map nodes never move: the indexes may view its strings
+  // A retained closed binding may still own this key: the key now names the new one.
+  by_key_.erase(placed.key);
+  by_key_.emplace(placed.key, id);
+  by_group_.emplace(placed.group, id);
+  by_prefix_[slot][placed.record.address.network()].push_back(id);
+  placed.deadline = deadline;
   deadlines_.insert({deadline, id});
   ++counters_.opened;
 }

@@ -38,6 +38,8 @@
 //  - Two bindings of the same address from different authorities (two NASes,
 //    RADIUS and DHCP) are both kept: overlap is counted here and reported by
 //    AddressAttributor as ambiguity, never resolved by guessing.
+//  - by_key_ / by_group_ hold string_views into the Binding they point to; an
+//    entry is erased before (or when) its Binding is, so no view outlives its string.
 //  - Single owner: not thread-safe; the capture thread that feeds it owns it.
 #pragma once
 
@@ -204,8 +206,9 @@ class SessionTracker {
   TimestampNs now_ = 0;
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, Binding> bindings_;
-  std::unordered_map<std::string, std::uint64_t> by_key_;
-  std::unordered_multimap<std::string, std::uint64_t> by_group_;
+  // Keys are views of the indexed binding's own key/group strings (one copy per binding).
+  std::unordered_map<std::string_view, std::uint64_t> by_key_;
+  std::unordered_multimap<std::string_view, std::uint64_t> by_group_;
   std::set<std::pair<TimestampNs, std::uint64_t>> deadlines_;
   // Address index: (family, prefix length) slot → network address → bindings.
   std::map<int, std::unordered_map<IpAddress, std::vector<std::uint64_t>, IpAddressHash>> by_prefix_;
