@@ -1,8 +1,8 @@
 // `conntrail attribute --ip X [--port P] --at T`: which subscriber held an address at an instant.
 //
-// The evidence (sessions, and flows when a port is asked) comes from one of two
-// places: --data-dir, the agent's shard store, or --pcap, a capture decoded on
-// the spot. The answer is capture::answer_attribution()'s, printed as text for
+// The evidence (sessions, and flows when a port is asked) comes from one of
+// three places: --data-dir, the agent's shard store; --pcap, a capture decoded
+// on the spot; or --sessions-csv, an operator's session export. The answer is capture::answer_attribution()'s, printed as text for
 // people or NDJSON for programs; it states ambiguity, gaps, inferred ends and
 // unconfirmed ports instead of choosing for the reader.
 //
@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "agent/cli/command.h"
 #include "capture/attribution/attribution_query.h"
 #include "capture/attribution/pcap_sessions.h"
+#include "capture/attribution/session_import.h"
 #include "capture/attribution/session_format.h"
 #include "core/flow_format.h"
 
@@ -55,6 +57,21 @@ Result<Evidence> evidence_from_pcap(const std::string& pcap) {
   // Flows need capture's flow table (capture/flow, issue 3): until it is wired in here,
   // a port asked against a capture is reported as not checkable rather than unmatched.
   e.flows_available = false;
+  return e;
+}
+
+// An operator's session export (see capture/attribution/session_import.h); bad rows are
+// reported on stderr with their line numbers, and the answer is built from the good ones.
+Result<Evidence> evidence_from_csv(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorCode::kIo, "cannot open sessions file " + path);
+  auto imported = capture::import_sessions_csv(in);
+  if (!imported) return fail(imported.error().code, path + ": " + imported.error().message);
+  for (const auto& e : imported->errors) {
+    std::fprintf(stderr, "conntrail attribute: %s: skipped %s\n", path.c_str(), e.c_str());
+  }
+  Evidence e;
+  e.sessions = std::move(imported->sessions);
   return e;
 }
 
@@ -123,10 +140,11 @@ std::string json_answer(const capture::AttributionQuery& q, const capture::Attri
 }
 
 int run(std::span<const std::string> args) {
-  std::string ip_text, at_text, data_dir, pcap, format_text = "text", time_text = "rfc3339";
+  std::string ip_text, at_text, data_dir, pcap, sessions_csv, format_text = "text", time_text = "rfc3339";
   std::optional<unsigned> port;
   double window_s = 0;
-  po::options_description desc("conntrail attribute --ip X --at T (--data-dir DIR | --pcap FILE)");
+  po::options_description desc(
+      "conntrail attribute --ip X --at T (--data-dir DIR | --pcap FILE | --sessions-csv FILE)");
   desc.add_options()
       ("help,h", "this help")
       ("ip", po::value(&ip_text)->required(), "the address asked about (IPv4 or IPv6)")
@@ -135,6 +153,8 @@ int run(std::span<const std::string> args) {
       ("window", po::value(&window_s)->default_value(0), "half-width of a window around --at, seconds")
       ("data-dir", po::value(&data_dir), "the agent's data directory")
       ("pcap", po::value(&pcap), "decode the sessions from this capture instead")
+      ("sessions-csv", po::value(&sessions_csv),
+       "or read them from a session CSV (the `conntrail sessions` columns)")
       ("format", po::value(&format_text)->default_value("text"), "text or ndjson")
       ("time-format", po::value(&time_text)->default_value("rfc3339"), "epoch or rfc3339");
   po::variables_map vm;
@@ -161,7 +181,9 @@ int run(std::span<const std::string> args) {
   if (!at) return usage("--at: " + at.error().message);
   if (port && *port > 65535) return usage("--port must be 0..65535");
   if (!(window_s >= 0) || window_s > 7 * 24 * 3600) return usage("--window must be 0..604800 seconds");
-  if (data_dir.empty() == pcap.empty()) return usage("give exactly one of --data-dir and --pcap");
+  if (int{!data_dir.empty()} + int{!pcap.empty()} + int{!sessions_csv.empty()} != 1) {
+    return usage("give exactly one of --data-dir, --pcap and --sessions-csv");
+  }
   if (format_text != "text" && format_text != "ndjson") return usage("--format must be text or ndjson");
   const auto time_format = parse_time_format(time_text);
   if (!time_format) return usage(time_format.error().message);
@@ -172,7 +194,9 @@ int run(std::span<const std::string> args) {
   q.at = *at;
   q.window = static_cast<TimestampNs>(window_s * 1e9);
 
-  auto evidence = pcap.empty() ? evidence_from_data_dir(data_dir, q) : evidence_from_pcap(pcap);
+  auto evidence = !pcap.empty()           ? evidence_from_pcap(pcap)
+                  : !sessions_csv.empty() ? evidence_from_csv(sessions_csv)
+                                          : evidence_from_data_dir(data_dir, q);
   if (!evidence) {
     std::fprintf(stderr, "conntrail attribute: %s\n", evidence.error().message.c_str());
     return 1;

@@ -98,6 +98,17 @@ TEST(AttributeCommandTest, GapAndPortThatCannotBeChecked) {
   EXPECT_NE(port.out.find("\"port_check\":\"not-checked\""), std::string::npos) << port.out;
 }
 
+TEST(AttributeCommandTest, AnswersFromAnImportedSessionCsv) {
+  const std::string csv = std::string(CONNTRAIL_BINARY_DIR) + "/attribute_command_test_sessions.csv";
+  ASSERT_EQ(conntrail("sessions --pcap " + data("radius-lifecycle.pcap") + " > " + csv).status, 0);
+  const auto o = conntrail("attribute --sessions-csv " + csv +
+                           " --ip 2001:db8:100:7::1 --at 1700000500 --format ndjson");
+  std::remove(csv.c_str());
+  EXPECT_EQ(o.status, 0);
+  EXPECT_NE(o.out.find("\"status\":\"unique\",\"subscriber\":\"alice\""), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("\"source\":\"import\""), std::string::npos) << o.out;
+}
+
 TEST(AttributeCommandTest, UsageAndSourceErrors) {
   EXPECT_EQ(conntrail("attribute --ip 1.2.3.4").status, 2);
   EXPECT_EQ(conntrail("attribute --ip nope --at 0 --pcap x").status, 2);
@@ -106,6 +117,9 @@ TEST(AttributeCommandTest, UsageAndSourceErrors) {
   EXPECT_EQ(conntrail("attribute --ip 1.2.3.4 --at 0 --pcap x --data-dir y").status, 2);
   EXPECT_EQ(conntrail("attribute --ip 1.2.3.4 --at 0 --port 70000 --pcap x").status, 2);
   EXPECT_EQ(conntrail("attribute --ip 1.2.3.4 --at 0 --pcap " + data("no-such.pcap")).status, 1);
+  EXPECT_EQ(conntrail("attribute --ip 1.2.3.4 --at 0 --sessions-csv " + data("no-such.csv")).status, 1);
+  EXPECT_EQ(conntrail("attribute --ip 1.2.3.4 --at 0 --sessions-csv " + data("SOURCES.md")).status, 1);
+  EXPECT_EQ(conntrail("attribute --ip 1.2.3.4 --at 0 --pcap x --sessions-csv y").status, 2);
   // The shard store reader is not in this build yet: a clear runtime error, not a silent empty answer.
   EXPECT_EQ(conntrail("attribute --ip 1.2.3.4 --at 0 --data-dir /nonexistent").status, 1);
 }
