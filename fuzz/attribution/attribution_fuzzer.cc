@@ -4,7 +4,8 @@
 //   0 RADIUS payload, 1 DHCPv4 payload, 2 DHCPv6 payload (parsed, then fed to a tracker);
 //   3 one Ethernet frame through extract_udp() and the dispatcher;
 //   4 a sequence of records [kind(1) time-step(2) length(2) bytes] through one dispatcher,
-//     so the tracker's state machine (open, refresh, close, expiry, eviction) is explored.
+//     so the tracker's state machine (open, refresh, close, expiry, eviction) is explored;
+//   5 the bytes as a session CSV through import_sessions_csv().
 // Invariants checked on every input (a violation traps, which libFuzzer reports):
 //   the tracker never holds more than its cap; every emitted session ends at or after its
 //   start; every open session has end_ts == 0.
@@ -12,7 +13,11 @@
 #include <cstdint>
 #include <span>
 
+#include <sstream>
+#include <string>
+
 #include "capture/attribution/attribution_dispatcher.h"
+#include "capture/attribution/session_import.h"
 #include "capture/attribution/udp_extract.h"
 
 namespace {
@@ -42,7 +47,7 @@ void check_record(const SessionRecord& r) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  const std::uint8_t selector = data[0] % 5;
+  const std::uint8_t selector = data[0] % 6;
   std::span<const std::uint8_t> in(data + 1, size - 1);
 
   SessionTracker tracker(small_config(), check_record);
@@ -78,6 +83,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(tracker.size() <= kCap);
       }
       break;
+    case 5: {
+      std::istringstream csv(std::string(reinterpret_cast<const char*>(in.data()), in.size()));
+      if (auto imported = import_sessions_csv(csv, {.max_rows = 1000, .max_errors = 1000})) {
+        for (const auto& r : imported->sessions) check_record(r);
+      }
+      break;
+    }
   }
   check(tracker.size() <= kCap);
   for (const auto& r : tracker.open_sessions()) check(r.end_ts == 0);

@@ -67,6 +67,11 @@ def main():
             sequence += struct.pack("!BhH", kind, 30, len(payload)) + payload
         if sequence:
             seeds.append(b"\x04" + sequence)
+    # Session CSV seeds for the importer (selector 5).
+    seeds.append(b"\x05address,subscriber,mac,source,start_ts,end_ts,session_id,nas,end_assumed,duid\n"
+                 b"2001:db8:100::/56,\"a,\"\"b\"\"\",00:11:22:33:44:55,radius,1700000000.000000,"
+                 b"1700000898.000000,A-0001,192.0.2.1,false,0003000100112233\n")
+    seeds.append(b"\x05start_ts,address,subscriber\r\n2023-11-14T22:13:20Z,100.64.1.7,alice\r\n")
     for seed in seeds:
         (out / hashlib.sha1(seed).hexdigest()).write_bytes(seed)
     print(f"{len(seeds)} seeds in {out}")

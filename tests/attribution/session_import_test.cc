@@ -72,6 +72,15 @@ TEST(SessionImportTest, BadRowsAreSkippedWithTheirLineNumbers) {
   EXPECT_EQ(r->errors[3], "line 6: end_ts before start_ts");
 }
 
+TEST(SessionImportTest, YearBeyondTheInt64NanosecondRangeIsARowErrorNotOverflow) {
+  // Found by the attribution fuzzer: parse_time's RFC 3339 branch multiplied without a range check.
+  const auto r = import("start_ts,address,subscriber\n4046-11-14T22:13:20Z,100.64.1.7,alice\n"
+                        "1969-12-31T23:59:59Z,100.64.1.7,alice\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->sessions.empty());
+  EXPECT_EQ(r->errors.size(), 2u);
+}
+
 TEST(SessionImportTest, FileLevelErrors) {
   EXPECT_FALSE(import("").has_value());
   const auto missing = import("address,subscriber\n1.2.3.4,a\n");
