@@ -99,7 +99,9 @@ Result<TimestampNs> parse_time(std::string_view text) {
       !parse_int(text.substr(17, 2), second)) {
     return bad();
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+  // Years outside 1970..2255 (the epoch branch's 9e9 s bound) would overflow int64 nanoseconds.
+  if (year < 1970 || year > 2255 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
+      minute > 59 || second > 60) {
     return bad();
   }
   std::size_t pos = 19;

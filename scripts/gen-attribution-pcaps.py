@@ -83,12 +83,12 @@ def pppoe_ipv4(src_mac, dst_mac, session, ip_packet):
 
 def write_pcap(path: Path, packets):
     """packets: list of (seconds_float_offset_from_T0, frame_bytes)."""
-    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
     for offset, frame in packets:
         usec_total = round((T0 + offset) * 1_000_000)
-        out += struct.pack("<IIII", usec_total // 1_000_000, usec_total % 1_000_000, len(frame), len(frame))
-        out += frame
-    path.write_bytes(out)
+        out.append(struct.pack("<IIII", usec_total // 1_000_000, usec_total % 1_000_000, len(frame), len(frame)))
+        out.append(frame)
+    path.write_bytes(b"".join(out))
 
 
 # ---- RADIUS ------------------------------------------------------------------

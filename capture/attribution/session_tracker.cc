@@ -92,15 +92,14 @@ Result<std::vector<SubscriberIdKind>> parse_subscriber_id_order(std::string_view
 SessionTracker::SessionTracker(SessionTrackerConfig config, Sink sink)
     : config_(std::move(config)), sink_(std::move(sink)) {}
 
-std::string SessionTracker::choose_subscriber(const std::string& user_name,
-                                              const std::string& circuit,
-                                              const std::string& remote,
-                                              const std::string& subscriber_id,
-                                              const std::string& calling, const std::string& mac,
-                                              const std::string& duid) const {
-  for (auto kind : config_.subscriber_id_order) {
+SessionTracker::Chosen SessionTracker::choose_subscriber(
+    const std::string& user_name, const std::string& circuit, const std::string& remote,
+    const std::string& subscriber_id, const std::string& calling, const std::string& mac,
+    const std::string& duid) const {
+  const auto& order = config_.subscriber_id_order;
+  for (std::size_t i = 0; i < order.size(); ++i) {
     const std::string* v = nullptr;
-    switch (kind) {
+    switch (order[i]) {
       case SubscriberIdKind::kUserName: v = &user_name; break;
       case SubscriberIdKind::kCircuitId: v = &circuit; break;
       case SubscriberIdKind::kRemoteId: v = &remote; break;
@@ -109,9 +108,9 @@ std::string SessionTracker::choose_subscriber(const std::string& user_name,
       case SubscriberIdKind::kMac: v = &mac; break;
       case SubscriberIdKind::kDuid: v = &duid; break;
     }
-    if (v != nullptr && !v->empty()) return *v;
+    if (v != nullptr && !v->empty()) return {*v, static_cast<int>(i)};
   }
-  return std::string();
+  return {std::string(), static_cast<int>(order.size())};
 }
 
 int SessionTracker::index_slot(const IpPrefix& p) noexcept {
@@ -156,6 +155,7 @@ void SessionTracker::advance(TimestampNs now) {
       ++counters_.closed_expired;
     } else {
       ++counters_.closed_bound;
+      b.resumable = true;
     }
     close(id, when, /*assumed=*/true);
   }
@@ -209,7 +209,11 @@ void SessionTracker::make_room() {
 void SessionTracker::open_or_refresh(Opening&& o, TimestampNs t) {
   if (const std::uint64_t id = live_id(o.key); id != 0) {
     Binding& b = bindings_.at(id);
-    if (b.record.subscriber == o.record.subscriber && b.group == o.group) {
+    // The same client renewing is the same binding, even when this copy of the
+    // message names it less precisely (a relay strips option 82 from the copy it
+    // forwards to the client, RFC 3046 §2.2): the better-ranked id already held stays.
+    if (b.group == o.group &&
+        (b.record.subscriber == o.record.subscriber || o.id_rank > b.id_rank)) {
       b.last_refresh = std::max(b.last_refresh, t);
       b.expiry = o.expiry;
       if (b.record.mac == MacAddress{}) b.record.mac = o.record.mac;
@@ -251,12 +255,16 @@ void SessionTracker::open_or_refresh(Opening&& o, TimestampNs t) {
   b.last_refresh = t;
   b.expiry = o.expiry;
   b.bounded = o.bounded;
+  b.id_rank = o.id_rank;
   const TimestampNs deadline = deadline_of(b);
-  by_key_[b.key] = id;
-  by_group_.emplace(b.group, id);
-  by_prefix_[slot][b.record.address.network()].push_back(id);
   auto [it, inserted] = bindings_.emplace(id, std::move(b));
-  it->second.deadline = deadline;
+  Binding& placed = it->second;  // map nodes never move: the indexes may view its strings
+  // A retained closed binding may still own this key: the key now names the new one.
+  by_key_.erase(placed.key);
+  by_key_.emplace(placed.key, id);
+  by_group_.emplace(placed.group, id);
+  by_prefix_[slot][placed.record.address.network()].push_back(id);
+  placed.deadline = deadline;
   deadlines_.insert({deadline, id});
   ++counters_.opened;
 }
@@ -327,12 +335,14 @@ void SessionTracker::on_radius(const RadiusAccounting& a, const PacketContext& c
       b.stopped = true;
       close(id, t, /*assumed=*/false);
     }
-    if (!any_live && !ids.empty()) {
+    bool all_stopped = !ids.empty();
+    for (auto id : ids) all_stopped = all_stopped && bindings_.at(id).stopped;
+    if (!any_live && all_stopped) {
       ++counters_.radius_duplicate_stop;
       return;
     }
     if (ids.empty() && !addresses.empty()) ++counters_.radius_stop_unseen;
-  } else if (!addresses.empty() && !ids.empty()) {
+  } else if (interim && !addresses.empty() && !ids.empty()) {
     bool stopped = true;
     for (auto id : ids) stopped = stopped && bindings_.at(id).stopped;
     if (stopped) {
@@ -350,25 +360,34 @@ void SessionTracker::on_radius(const RadiusAccounting& a, const PacketContext& c
   if (!start && config_.backdate_from_session_time && a.acct_session_time) {
     first_seen = t - seconds(*a.acct_session_time);
   }
-  const std::string subscriber =
+  const Chosen subscriber =
       choose_subscriber(a.user_name, a.nas_port_id, std::string(), std::string(),
                         a.calling_station_id, mac_text(calling_mac), std::string());
   for (const auto& prefix : addresses) {
     const std::string key = join_key({group, prefix.to_string()});
+    // A binding the open bound closed, whose session the NAS now shows alive:
+    // it continues from that assumed end, so no false gap appears.
+    std::optional<TimestampNs> resumed;
+    if (const auto k = by_key_.find(key); k != by_key_.end()) {
+      const Binding& old = bindings_.at(k->second);
+      if (!old.live && old.resumable) resumed = old.record.end_ts;
+    }
     // A Stop only adds what no earlier message of the session named.
-    if (stop && by_key_.contains(key)) continue;
+    if (stop && by_key_.contains(key) && !resumed) continue;
     SessionRecord r;
     r.address = prefix;
-    r.subscriber = subscriber;
+    r.subscriber = subscriber.id;
     r.mac = calling_mac.value_or(MacAddress{});
     r.source = SessionSource::kRadius;
     // An address that appears in an Interim of a session we already track was
     // assigned since the last message; otherwise trust the NAS's session time.
-    r.start_ts = start || (interim && !ids.empty()) ? t : first_seen;
+    r.start_ts = resumed ? *resumed : start || (interim && !ids.empty()) ? t : first_seen;
     r.precision = ctx.precision;
     r.server = nas;
     r.session_id = a.acct_session_id;
-    open_or_refresh({std::move(r), key, group, authority, kNever, /*bounded=*/true}, t);
+    if (resumed) ++counters_.resumed;
+    open_or_refresh({std::move(r), key, group, authority, kNever, /*bounded=*/true, subscriber.rank},
+                    t);
     if (stop) close(by_key_.at(key), t, /*assumed=*/false);
   }
 }
@@ -409,9 +428,9 @@ void SessionTracker::on_dhcpv4(const Dhcpv4Message& m, const PacketContext& ctx)
       const std::string mac = mac_text(m.mac);
       SessionRecord r;
       r.address = prefix;
-      r.subscriber = choose_subscriber(std::string(), m.circuit_id, m.remote_id, m.subscriber_id,
-                                       std::string(), mac, m.client_id_hex);
-      if (r.subscriber.empty()) r.subscriber = m.chaddr_hex;
+      const Chosen chosen = choose_subscriber(std::string(), m.circuit_id, m.remote_id,
+                                              m.subscriber_id, std::string(), mac, m.client_id_hex);
+      r.subscriber = chosen.id.empty() ? m.chaddr_hex : chosen.id;
       r.mac = m.mac.value_or(MacAddress{});
       r.source = SessionSource::kDhcp;
       r.start_ts = t;
@@ -421,7 +440,8 @@ void SessionTracker::on_dhcpv4(const Dhcpv4Message& m, const PacketContext& ctx)
       if (live_id(key) != 0) ++counters_.dhcp_renewals;
       // A lease without option 51 is held to the open bound like RADIUS; an
       // infinite one ends only by RELEASE, NAK, reassignment or eviction.
-      open_or_refresh({std::move(r), key, group, "dhcp", expiry, /*bounded=*/!infinite}, t);
+      open_or_refresh(
+          {std::move(r), key, group, "dhcp", expiry, /*bounded=*/!infinite, chosen.rank}, t);
       return;
     }
     case Dhcpv4Type::kRelease:
@@ -462,9 +482,9 @@ void SessionTracker::on_dhcpv6(const Dhcpv6Message& m, const PacketContext& ctx)
   ++(reply ? counters_.dhcpv6_replies : counters_.dhcpv6_releases);
 
   const std::string mac = mac_text(m.client_mac);
-  const std::string subscriber = choose_subscriber(
-      std::string(), m.interface_id, m.remote_id, m.subscriber_id, std::string(), mac,
-      m.client_duid_hex);
+  const Chosen subscriber = choose_subscriber(std::string(), m.interface_id, m.remote_id,
+                                              m.subscriber_id, std::string(), mac,
+                                              m.client_duid_hex);
   for (const auto& binding : m.bindings) {
     const std::string group =
         join_key({"6", m.client_duid_hex, fmt::format("{:08x}", binding.iaid)});
@@ -481,7 +501,7 @@ void SessionTracker::on_dhcpv6(const Dhcpv6Message& m, const PacketContext& ctx)
     }
     SessionRecord r;
     r.address = binding.prefix;
-    r.subscriber = subscriber.empty() ? m.client_duid_hex : subscriber;
+    r.subscriber = subscriber.id.empty() ? m.client_duid_hex : subscriber.id;
     r.mac = m.client_mac.value_or(MacAddress{});
     r.duid = m.client_duid_hex;
     r.source = SessionSource::kDhcp;
@@ -491,7 +511,8 @@ void SessionTracker::on_dhcpv6(const Dhcpv6Message& m, const PacketContext& ctx)
     r.session_id = fmt::format("iaid:{:08x}", binding.iaid);
     const TimestampNs expiry =
         binding.valid_lifetime == kInfiniteLifetime ? kNever : t + seconds(binding.valid_lifetime);
-    open_or_refresh({std::move(r), key, group, "dhcp", expiry, /*bounded=*/false}, t);
+    open_or_refresh({std::move(r), key, group, "dhcp", expiry, /*bounded=*/false, subscriber.rank},
+                    t);
   }
 }
 

@@ -19,6 +19,8 @@
 //   live          DHCP RELEASE/DECLINE/NAK, valid=0      closed   no           on_dhcpv4/6
 //   live          lease expiry passes                    closed   yes          advance()
 //   live          no refresh for open_bound (no lease)   closed   yes          advance()
+//   closed(bound) Interim/Stop of the same session       live*    -            on_radius
+//                 (* a new binding starting at the assumed end: no false gap)
 //   live          same address bound anew by the same    closed   yes          open_binding()
 //                 authority (NAS / DHCP) to another
 //   live          table at max_bindings: earliest        closed   yes          make_room()
@@ -36,6 +38,8 @@
 //  - Two bindings of the same address from different authorities (two NASes,
 //    RADIUS and DHCP) are both kept: overlap is counted here and reported by
 //    AddressAttributor as ambiguity, never resolved by guessing.
+//  - by_key_ / by_group_ hold string_views into the Binding they point to; an
+//    entry is erased before (or when) its Binding is, so no view outlives its string.
 //  - Single owner: not thread-safe; the capture thread that feeds it owns it.
 #pragma once
 
@@ -114,6 +118,7 @@ struct SessionTrackerCounters {
   std::uint64_t superseded = 0;       // same authority bound the address anew
   std::uint64_t overlaps = 0;         // opened while another authority held the address
   std::uint64_t evicted = 0;          // max_bindings reached
+  std::uint64_t resumed = 0;          // a bound-closed RADIUS session shown alive again
 };
 
 // The packet a message came in: its time and addresses (the NAS when a
@@ -164,12 +169,19 @@ class SessionTracker {
     bool bounded = true;       // open_bound applies when there is no expiry
     bool live = true;
     bool stopped = false;      // closed by an observed end (duplicate Stop detection)
+    bool resumable = false;    // closed by the open bound: a later Interim/Stop continues it
+    int id_rank = 0;           // position of the subscriber id's kind in the configured order
   };
   struct Opening {
     SessionRecord record;
     std::string key, group, authority;
     TimestampNs expiry;
     bool bounded;
+    int id_rank;
+  };
+  struct Chosen {
+    std::string id;
+    int rank;  // index in subscriber_id_order; order.size() when none was present
   };
   static constexpr TimestampNs kNever = std::numeric_limits<TimestampNs>::max();
 
@@ -182,7 +194,7 @@ class SessionTracker {
   void close_nas(const std::string& authority, TimestampNs t, bool assumed);
   std::vector<std::uint64_t> group_ids(const std::string& group) const;
   std::uint64_t live_id(const std::string& key) const;  // 0: none
-  std::string choose_subscriber(const std::string& user_name, const std::string& circuit,
+  Chosen choose_subscriber(const std::string& user_name, const std::string& circuit,
                                 const std::string& remote, const std::string& subscriber_id,
                                 const std::string& calling, const std::string& mac,
                                 const std::string& duid) const;
@@ -194,8 +206,9 @@ class SessionTracker {
   TimestampNs now_ = 0;
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, Binding> bindings_;
-  std::unordered_map<std::string, std::uint64_t> by_key_;
-  std::unordered_multimap<std::string, std::uint64_t> by_group_;
+  // Keys are views of the indexed binding's own key/group strings (one copy per binding).
+  std::unordered_map<std::string_view, std::uint64_t> by_key_;
+  std::unordered_multimap<std::string_view, std::uint64_t> by_group_;
   std::set<std::pair<TimestampNs, std::uint64_t>> deadlines_;
   // Address index: (family, prefix length) slot → network address → bindings.
   std::map<int, std::unordered_map<IpAddress, std::vector<std::uint64_t>, IpAddressHash>> by_prefix_;

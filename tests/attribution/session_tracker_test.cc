@@ -423,3 +423,73 @@ TEST_F(SessionTrackerTest, TimeGoingBackwardsNeverEndsASessionBeforeItStarts) {
 
 }  // namespace
 }  // namespace conntrail::capture
+
+namespace conntrail::capture {
+namespace {
+
+class SessionTrackerResumeTest : public SessionTrackerTest {};
+
+TEST_F(SessionTrackerResumeTest, InterimAfterTheOpenBoundContinuesFromTheAssumedEnd) {
+  SessionTrackerConfig c;
+  c.open_bound = 600 * kSec;
+  auto t = make(c);
+  t.on_radius(acct(AcctStatus::kStart, "S1", "alice", "100.64.1.7"), at(0));
+  t.advance(kT0 + 700 * kSec);
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].end_ts, kT0 + 600 * kSec);
+  t.on_radius(acct(AcctStatus::kInterimUpdate, "S1", "alice", "100.64.1.7"), at(900 * kSec));
+  ASSERT_EQ(t.open_sessions().size(), 1u);
+  EXPECT_EQ(t.open_sessions()[0].start_ts, kT0 + 600 * kSec);
+  t.on_radius(acct(AcctStatus::kStop, "S1", "alice", "100.64.1.7"), at(1000 * kSec));
+  ASSERT_EQ(closed.size(), 2u);
+  EXPECT_EQ(closed[1].start_ts, kT0 + 600 * kSec);
+  EXPECT_EQ(closed[1].end_ts, kT0 + 1000 * kSec);
+  EXPECT_FALSE(closed[1].end_assumed);
+  EXPECT_EQ(t.counters().resumed, 1u);
+  EXPECT_EQ(t.counters().radius_duplicate_stop, 0u);
+}
+
+TEST_F(SessionTrackerResumeTest, StopAfterTheOpenBoundRecordsTheRemainder) {
+  SessionTrackerConfig c;
+  c.open_bound = 600 * kSec;
+  auto t = make(c);
+  t.on_radius(acct(AcctStatus::kStart, "S1", "alice", "100.64.1.7"), at(0));
+  t.on_radius(acct(AcctStatus::kStop, "S1", "alice", "100.64.1.7"), at(800 * kSec));
+  ASSERT_EQ(closed.size(), 2u);
+  EXPECT_TRUE(closed[0].end_assumed);
+  EXPECT_EQ(closed[1].start_ts, kT0 + 600 * kSec);
+  EXPECT_EQ(closed[1].end_ts, kT0 + 800 * kSec);
+  EXPECT_FALSE(closed[1].end_assumed);
+}
+
+TEST_F(SessionTrackerResumeTest, SessionIdReusedAfterStopStartsANewSession) {
+  auto t = make();
+  t.on_radius(acct(AcctStatus::kStart, "S1", "alice", "100.64.1.7"), at(0));
+  t.on_radius(acct(AcctStatus::kStop, "S1", "alice", "100.64.1.7"), at(10 * kSec));
+  t.on_radius(acct(AcctStatus::kStart, "S1", "alice", "100.64.1.7"), at(20 * kSec));
+  ASSERT_EQ(t.open_sessions().size(), 1u);
+  EXPECT_EQ(t.open_sessions()[0].start_ts, kT0 + 20 * kSec);
+}
+
+TEST_F(SessionTrackerResumeTest, RelayStrippedCopyOfAnAckRenewsWithoutChangingTheSubscriber) {
+  // Server→relay copy carries option 82; the relay→client copy must not (RFC 3046 §2.2).
+  auto t = make();
+  auto with82 = ack("100.64.5.5", 0x0a, 600);
+  with82.circuit_id = "eth0/1/1:100";
+  t.on_dhcpv4(with82, at(0));
+  t.on_dhcpv4(ack("100.64.5.5", 0x0a, 600), at(0));
+  t.on_dhcpv4(ack("100.64.5.5", 0x0a, 600), at(300 * kSec));
+  EXPECT_TRUE(closed.empty());
+  ASSERT_EQ(t.open_sessions().size(), 1u);
+  EXPECT_EQ(t.open_sessions()[0].subscriber, "eth0/1/1:100");
+  EXPECT_EQ(t.counters().superseded, 0u);
+  // A better-ranked id that differs is a different subscriber: a new record.
+  auto moved = with82;
+  moved.circuit_id = "eth0/1/9:100";
+  t.on_dhcpv4(moved, at(400 * kSec));
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(t.open_sessions()[0].subscriber, "eth0/1/9:100");
+}
+
+}  // namespace
+}  // namespace conntrail::capture
