@@ -49,6 +49,10 @@ std::vector<CanonicalFlow> load_ground_truth(const std::string& path) {
     ADD_FAILURE() << "cannot read " << path;
     return {};
   }
+  return parse_flow_csv(in, path);
+}
+
+std::vector<CanonicalFlow> parse_flow_csv(std::istream& in, const std::string& what) {
   std::string line;
   std::getline(in, line);  // header
   std::vector<CanonicalFlow> out;
@@ -56,7 +60,7 @@ std::vector<CanonicalFlow> load_ground_truth(const std::string& path) {
     if (line.empty()) continue;
     const auto f = split(line);
     if (f.size() < 13) {
-      ADD_FAILURE() << path << ": short row: " << line;
+      ADD_FAILURE() << what << ": short row: " << line;
       continue;
     }
     out.push_back(canonical(Row{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9],
