@@ -166,6 +166,10 @@ std::uint32_t FlowTable::create(const FlowKey& key, std::uint32_t hash, const Pa
     entries_[index] = Entry{};
   } else {
     index = static_cast<std::uint32_t>(entries_.size());
+    if (entries_.size() == entries_.capacity()) {
+      // Double, but never past the cap: memory_bytes() stays within max_flows * kBytesPerFlow.
+      entries_.reserve(std::min(options_.max_flows, std::max<std::size_t>(64, entries_.capacity() * 2)));
+    }
     entries_.emplace_back();
   }
   Entry& e = entries_[index];

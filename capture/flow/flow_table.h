@@ -67,8 +67,10 @@ class FlowTable {
  public:
   using ExportFn = std::function<void(FlowRecord&&)>;
 
-  // Bytes one flow costs at most: its entry plus two index slots.
-  static constexpr std::size_t kBytesPerFlow = 112 + 2 * sizeof(std::uint32_t);
+  // Bytes one flow of max_flows costs at most: its entry plus its share of the
+  // index (at most 4 slots per flow: the slot count is the power of two at or
+  // above 2 * max_flows). At a power-of-two max_flows it is 112 + 8.
+  static constexpr std::size_t kBytesPerFlow = 112 + 4 * sizeof(std::uint32_t);
   // The largest max_flows whose entries and index fit in `bytes` (at least 1).
   static std::size_t flows_for_memory(std::size_t bytes) noexcept;
 
