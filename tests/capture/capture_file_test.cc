@@ -107,6 +107,83 @@ TEST(CaptureFileTest, RawIpFileAndTruncatedLastRecord) {
   EXPECT_EQ(report.precision, TimePrecision::kMicro);
 }
 
+void be32(Frame& f, std::uint32_t v) {
+  for (int i = 3; i >= 0; --i) f.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+TEST(CaptureFileTest, BigEndianNanosecondPcap) {
+  Frame file;
+  be32(file, 0xa1b23c4d);  // ns magic, written big-endian
+  file.push_back(0);
+  file.push_back(2);
+  file.push_back(0);
+  file.push_back(4);
+  be32(file, 0);
+  be32(file, 0);
+  be32(file, 65535);
+  be32(file, 101);  // LINKTYPE_RAW
+  const Frame packet = ipv4("10.0.0.1", "10.0.0.2", 17, udp(1, 2, 4));
+  be32(file, 1700000000);
+  be32(file, 123456789);
+  be32(file, static_cast<std::uint32_t>(packet.size()));
+  be32(file, static_cast<std::uint32_t>(packet.size()));
+  file = file + packet;
+  TempFile f(file);
+  std::vector<FlowRecord> flows;
+  CaptureFileReport report;
+  const auto r = read_capture_file(f.path(), {}, [&](FlowRecord&& x) { flows.push_back(x); }, &report);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(report.precision, TimePrecision::kNano);
+  ASSERT_EQ(flows.size(), 1u);
+  EXPECT_EQ(flows[0].first_ts, 1700000000 * kNsPerSecond + 123456789);
+  EXPECT_EQ(flows[0].bytes_fwd, 32u);
+}
+
+// A little-endian pcapng section with one Ethernet interface whose options
+// are `options` (already padded), and no packets.
+Frame pcapng_with_interface_options(const Frame& options) {
+  Frame f;
+  le32(f, 0x0a0d0d0a);
+  le32(f, 28);
+  le32(f, 0x1a2b3c4d);
+  f.push_back(1);
+  f.push_back(0);
+  f.push_back(0);
+  f.push_back(0);
+  for (int i = 0; i < 8; ++i) f.push_back(0xff);  // section length: unknown
+  le32(f, 28);
+  const std::uint32_t idb_length = static_cast<std::uint32_t>(20 + options.size());
+  le32(f, 1);
+  le32(f, idb_length);
+  f.push_back(1);  // LINKTYPE_ETHERNET
+  f.push_back(0);
+  f.push_back(0);
+  f.push_back(0);
+  le32(f, 0);  // snaplen
+  f = f + options;
+  le32(f, idb_length);
+  return f;
+}
+
+TEST(CaptureFileTest, PcapngTsresolDecidesTheDigits) {
+  const auto precision = [](std::uint8_t tsresol) {
+    const Frame options{9, 0, 1, 0, tsresol, 0, 0, 0, 0, 0, 0, 0};  // if_tsresol, opt_endofopt
+    const Frame f = pcapng_with_interface_options(options);
+    return detect_precision(Bytes(f.data(), f.size()));
+  };
+  EXPECT_EQ(precision(6), TimePrecision::kMicro);
+  EXPECT_EQ(precision(3), TimePrecision::kMicro);   // milliseconds still print 6 decimals
+  EXPECT_EQ(precision(9), TimePrecision::kNano);
+  EXPECT_EQ(precision(0x80 | 30), TimePrecision::kNano);   // 2^-30 s
+  EXPECT_EQ(precision(0x80 | 10), TimePrecision::kMicro);  // 2^-10 s
+  const Frame no_options = pcapng_with_interface_options(Frame{});
+  EXPECT_EQ(detect_precision(Bytes(no_options.data(), no_options.size())), TimePrecision::kMicro);
+  // A malformed block length never reads past the data.
+  Frame broken = pcapng_with_interface_options(Frame{9, 0, 1, 0, 9, 0, 0, 0});
+  broken[32] = 0xff;
+  EXPECT_EQ(detect_precision(Bytes(broken.data(), broken.size())), TimePrecision::kMicro);
+}
+
 TEST(CaptureFileTest, NanosecondFilesKeepTheirNanoseconds) {
   std::vector<FlowRecord> flows;
   CaptureFileReport report;
