@@ -5,6 +5,7 @@
 #include <poll.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <cstring>
 
 namespace conntrail::capture {
@@ -42,9 +43,12 @@ Result<PcapHandle> PcapHandle::open_offline(const std::string& path) {
   pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO,
                                                       errbuf);
   if (p == nullptr) {
-    const int err = errno;
-    const ErrorCode code = err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo;
-    return fail(code, "cannot read capture " + path + ": " + errbuf);
+    // libpcap does not promise errno on failure (a stale ENOENT survives a
+    // format error), so whether the file exists is asked separately.
+    std::error_code ec;
+    const bool missing = !std::filesystem::exists(path, ec) && !ec;
+    return fail(missing ? ErrorCode::kNotFound : ErrorCode::kIo,
+                "cannot read capture " + path + ": " + errbuf);
   }
   return PcapHandle(p);
 }
