@@ -65,8 +65,10 @@ void BM_OfflinePipeline(benchmark::State& state) {
   std::uint64_t packets = 0;
   std::uint64_t flows = 0;
   for (auto _ : state) {
-    const auto counters =
-        read_capture_file(bench_pcap(), {}, [&](FlowRecord&& r) { benchmark::DoNotOptimize(r); ++flows; });
+    const auto counters = read_capture_file(bench_pcap(), {}, [&](FlowRecord&& r) {
+      benchmark::DoNotOptimize(r);
+      ++flows;
+    });
     if (!counters) {
       state.SkipWithError(counters.error().message.c_str());
       return;
@@ -76,7 +78,10 @@ void BM_OfflinePipeline(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(packets));
   state.counters["flows"] = static_cast<double>(flows) / static_cast<double>(state.iterations());
 }
-BENCHMARK(BM_OfflinePipeline)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK(BM_OfflinePipeline)
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
 
 // Decoding alone, over the first 200k frames held in memory.
 void BM_DecodeFrames(benchmark::State& state) {
@@ -88,13 +93,17 @@ void BM_DecodeFrames(benchmark::State& state) {
   struct Frames {
     std::vector<std::vector<std::uint8_t>> frames;
   } f;
-  handle->dispatch(200000, [](void* ctx, const RawPacket& p) {
-    static_cast<Frames*>(ctx)->frames.emplace_back(p.data, p.data + p.captured_length);
-  }, &f);
+  handle->dispatch(
+      200000,
+      [](void* ctx, const RawPacket& p) {
+        static_cast<Frames*>(ctx)->frames.emplace_back(p.data, p.data + p.captured_length);
+      },
+      &f);
   PacketInfo info;
   for (auto _ : state) {
     for (const auto& frame : f.frames) {
-      benchmark::DoNotOptimize(decode_frame(LinkType::kEthernet, Bytes(frame.data(), frame.size()), {}, info));
+      benchmark::DoNotOptimize(
+          decode_frame(LinkType::kEthernet, Bytes(frame.data(), frame.size()), {}, info));
     }
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * f.frames.size()));
@@ -154,7 +163,8 @@ void BM_FlowTableOneMillionActive(benchmark::State& state) {
       // RSS growth is allocator-dependent (glibc keeps freed growth buffers
       // below its mmap threshold after the first round): the first round's
       // figure is the clean one.
-      if (rss_bytes == 0) rss_bytes = static_cast<double>(rss_kib() - rss_before) * 1024.0 / table.active();
+      if (rss_bytes == 0)
+        rss_bytes = static_cast<double>(rss_kib() - rss_before) * 1024.0 / table.active();
       state.ResumeTiming();
       // Updates in a random order, in batches as FlowMeter hands them over.
       PacketInfo batch[FlowTable::kMaxBatch];

@@ -40,15 +40,16 @@ int main(int argc, char** argv) {
   sigwait(&signals, &sig);
   (*capture)->stop();
   for (const auto& c : (*capture)->counters()) {
-    std::printf("interface=%s packets=%llu bytes=%llu kernel_drops=%llu interface_drops=%llu "
-                "decode_errors=%llu flows=%llu records=%llu error=%s\n",
-                c.interface.c_str(), static_cast<unsigned long long>(c.counters.packets),
-                static_cast<unsigned long long>(c.counters.bytes),
-                static_cast<unsigned long long>(c.counters.kernel_drops),
-                static_cast<unsigned long long>(c.counters.interface_drops),
-                static_cast<unsigned long long>(c.counters.decode_errors),
-                static_cast<unsigned long long>(c.counters.flows_exported),
-                static_cast<unsigned long long>(records), c.error.c_str());
+    std::printf(
+        "interface=%s packets=%llu bytes=%llu kernel_drops=%llu interface_drops=%llu "
+        "decode_errors=%llu flows=%llu records=%llu error=%s\n",
+        c.interface.c_str(), static_cast<unsigned long long>(c.counters.packets),
+        static_cast<unsigned long long>(c.counters.bytes),
+        static_cast<unsigned long long>(c.counters.kernel_drops),
+        static_cast<unsigned long long>(c.counters.interface_drops),
+        static_cast<unsigned long long>(c.counters.decode_errors),
+        static_cast<unsigned long long>(c.counters.flows_exported),
+        static_cast<unsigned long long>(records), c.error.c_str());
   }
   return 0;
 }

@@ -90,7 +90,6 @@ TEST(CaptureFileTest, UnsupportedLinkTypeIsRefusedAtStart) {
 }
 
 TEST(CaptureFileTest, RawIpFileAndTruncatedLastRecord) {
-
   Frame file = pcap_header(101) +  // LINKTYPE_RAW
                record(1700000000, 5, ipv4("10.0.0.1", "10.0.0.2", 17, udp(1, 2, 4))) +
                record(1700000001, 6, ipv4("10.0.0.2", "10.0.0.1", 17, udp(2, 1, 4)));
@@ -98,7 +97,8 @@ TEST(CaptureFileTest, RawIpFileAndTruncatedLastRecord) {
   TempFile f(file);
   std::vector<FlowRecord> flows;
   CaptureFileReport report;
-  const auto r = read_capture_file(f.path(), {}, [&](FlowRecord&& x) { flows.push_back(x); }, &report);
+  const auto r = read_capture_file(
+      f.path(), {}, [&](FlowRecord&& x) { flows.push_back(x); }, &report);
   // libpcap reports the cut as an error; the flows read so far were delivered.
   EXPECT_FALSE(r.has_value());
   ASSERT_EQ(flows.size(), 1u);
@@ -131,7 +131,8 @@ TEST(CaptureFileTest, BigEndianNanosecondPcap) {
   TempFile f(file);
   std::vector<FlowRecord> flows;
   CaptureFileReport report;
-  const auto r = read_capture_file(f.path(), {}, [&](FlowRecord&& x) { flows.push_back(x); }, &report);
+  const auto r = read_capture_file(
+      f.path(), {}, [&](FlowRecord&& x) { flows.push_back(x); }, &report);
   ASSERT_TRUE(r.has_value()) << r.error().message;
   EXPECT_EQ(report.precision, TimePrecision::kNano);
   ASSERT_EQ(flows.size(), 1u);
@@ -172,7 +173,7 @@ TEST(CaptureFileTest, PcapngTsresolDecidesTheDigits) {
     return detect_precision(Bytes(f.data(), f.size()));
   };
   EXPECT_EQ(precision(6), TimePrecision::kMicro);
-  EXPECT_EQ(precision(3), TimePrecision::kMicro);   // milliseconds still print 6 decimals
+  EXPECT_EQ(precision(3), TimePrecision::kMicro);  // milliseconds still print 6 decimals
   EXPECT_EQ(precision(9), TimePrecision::kNano);
   EXPECT_EQ(precision(0x80 | 30), TimePrecision::kNano);   // 2^-30 s
   EXPECT_EQ(precision(0x80 | 10), TimePrecision::kMicro);  // 2^-10 s
@@ -187,8 +188,9 @@ TEST(CaptureFileTest, PcapngTsresolDecidesTheDigits) {
 TEST(CaptureFileTest, NanosecondFilesKeepTheirNanoseconds) {
   std::vector<FlowRecord> flows;
   CaptureFileReport report;
-  const auto r = read_capture_file(pcaps() + "tcpdump/tcp-handshake-nano.pcap", {},
-                                   [&](FlowRecord&& x) { flows.push_back(x); }, &report);
+  const auto r = read_capture_file(
+      pcaps() + "tcpdump/tcp-handshake-nano.pcap", {}, [&](FlowRecord&& x) { flows.push_back(x); },
+      &report);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(report.precision, TimePrecision::kNano);
   ASSERT_EQ(flows.size(), 1u);
@@ -198,10 +200,12 @@ TEST(CaptureFileTest, NanosecondFilesKeepTheirNanoseconds) {
 
 TEST(CaptureFileTest, PrecisionOfEveryFormat) {
   EXPECT_EQ(detect_file_precision(pcaps() + "zeek/http/get.pcap"), TimePrecision::kMicro);
-  EXPECT_EQ(detect_file_precision(pcaps() + "zeek/http/get-to-ssh-server.pcap"), TimePrecision::kNano);
+  EXPECT_EQ(detect_file_precision(pcaps() + "zeek/http/get-to-ssh-server.pcap"),
+            TimePrecision::kNano);
   EXPECT_EQ(detect_file_precision(pcaps() + "ndpi/nano.pcapng"), TimePrecision::kNano);
   // Interface 0 has if_tsresol 9, interface 1 has 6: the file prints 9 decimals.
-  EXPECT_EQ(detect_file_precision(pcaps() + "zeek/pcapng-multi-interface.pcapng"), TimePrecision::kNano);
+  EXPECT_EQ(detect_file_precision(pcaps() + "zeek/pcapng-multi-interface.pcapng"),
+            TimePrecision::kNano);
   EXPECT_EQ(detect_file_precision(pcaps() + "zeek/tls/irc-starttls.pcap"), TimePrecision::kMicro);
   EXPECT_EQ(detect_file_precision("/nonexistent"), TimePrecision::kMicro);
   const Frame tiny{0x0a, 0x0d};
@@ -214,8 +218,8 @@ TEST(CaptureFileTest, PrecisionOfEveryFormat) {
 TEST(CaptureFileTest, CountersAddUp) {
   CaptureFileReport report;
   std::size_t flows = 0;
-  const auto r = read_capture_file(pcaps() + "tcpdump/various_gre.pcap", {},
-                                   [&](FlowRecord&&) { ++flows; }, &report);
+  const auto r = read_capture_file(
+      pcaps() + "tcpdump/various_gre.pcap", {}, [&](FlowRecord&&) { ++flows; }, &report);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->packets, 100u);
   EXPECT_EQ(r->decode_errors, 70u);  // STP, CDP, loopback frames

@@ -34,7 +34,9 @@ CommandResult flows(const std::string& args) {
   return r;
 }
 
-std::string pcap(const std::string& name) { return std::string(CONNTRAIL_TEST_DATA) + "/pcaps/" + name; }
+std::string pcap(const std::string& name) {
+  return std::string(CONNTRAIL_TEST_DATA) + "/pcaps/" + name;
+}
 
 void expect_matches_truth(const std::string& args, const std::string& truth) {
   const CommandResult r = flows(args);
@@ -64,11 +66,14 @@ TEST(FlowsCommandTest, CsvHeaderHasTheAgreedColumns) {
                          0),
             0u)
       << header;
-  EXPECT_NE(r.out.find(",1362692526.869344,1362692527.080972,27,27,tcp-close,1:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(",1362692526.869344,1362692527.080972,27,27,tcp-close,1:"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST(FlowsCommandTest, NdjsonAndRfc3339) {
-  const CommandResult r = flows("--format ndjson --time-format rfc3339 --pcap " + pcap("zeek/pppoe-over-qinq.pcap"));
+  const CommandResult r =
+      flows("--format ndjson --time-format rfc3339 --pcap " + pcap("zeek/pppoe-over-qinq.pcap"));
   ASSERT_EQ(r.exit_code, 0);
   std::istringstream in(r.out);
   std::string line;
