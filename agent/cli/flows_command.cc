@@ -1,7 +1,6 @@
 // `conntrail flows --pcap FILE`: print the flow records of a capture file,
 // exactly as the agent would store them (same capture pipeline, same defaults).
 #include <boost/program_options.hpp>
-
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -26,12 +25,12 @@ bool seconds_to_ns(double seconds, TimestampNs* out) {
 
 void print_stats(const std::string& path, const CaptureCounters& c,
                  const capture::CaptureFileReport& report) {
-  std::fprintf(stderr, "%s: %llu packets, %llu bytes, %llu flows (%llu evicted), %llu packets in no flow\n",
-               path.c_str(), static_cast<unsigned long long>(c.packets),
-               static_cast<unsigned long long>(c.bytes),
-               static_cast<unsigned long long>(c.flows_exported),
-               static_cast<unsigned long long>(c.flows_evicted),
-               static_cast<unsigned long long>(c.decode_errors));
+  std::fprintf(
+      stderr, "%s: %llu packets, %llu bytes, %llu flows (%llu evicted), %llu packets in no flow\n",
+      path.c_str(), static_cast<unsigned long long>(c.packets),
+      static_cast<unsigned long long>(c.bytes), static_cast<unsigned long long>(c.flows_exported),
+      static_cast<unsigned long long>(c.flows_evicted),
+      static_cast<unsigned long long>(c.decode_errors));
   for (std::size_t i = 1; i < capture::kDecodeErrorKinds; ++i) {
     const auto kind = static_cast<capture::DecodeError>(i);
     if (report.decode_errors[kind] == 0) continue;
@@ -60,23 +59,28 @@ int run(std::span<const std::string> args) {
   bool stats = false;
 
   po::options_description desc("conntrail flows --pcap FILE [options]");
-  desc.add_options()
-      ("help,h", "show this help")
-      ("pcap", po::value(&pcap)->required(), "capture file (pcap or pcapng)")
-      ("format", po::value(&format_text), "csv (default) or ndjson")
-      ("time-format", po::value(&time_text), "epoch (default; 6 or 9 decimals) or rfc3339")
-      ("idle-timeout", po::value(&idle), "idle timeout of every protocol, seconds")
-      ("active-timeout", po::value(&active), "active timeout of every protocol, seconds (default 300)")
-      ("tcp-idle-timeout", po::value(&tcp_idle), "TCP idle timeout, seconds (default 300)")
-      ("udp-idle-timeout", po::value(&udp_idle), "UDP idle timeout, seconds (default 60)")
-      ("icmp-idle-timeout", po::value(&icmp_idle), "ICMP/ICMPv6 idle timeout, seconds (default 60)")
-      ("other-idle-timeout", po::value(&other_idle), "other protocols' idle timeout, seconds (default 60)")
-      ("tcp-close-linger", po::value(&linger), "how long a closed TCP flow takes late packets, seconds (default 5)")
-      ("tunnel-layer", po::value(&tunnel_text), "inner (default): flows of the tunnelled conversation; outer: of the tunnel")
-      ("flow-key-vlan", po::bool_switch(&key_vlan), "VLAN ids are part of the flow key")
-      ("subscriber-prefix", po::value(&prefixes), "subscriber prefix (repeatable), e.g. 100.64.0.0/10")
-      ("max-flows", po::value(&max_flows), "flow table cap (flows); at the cap the oldest are evicted")
-      ("stats", po::bool_switch(&stats), "print packet, flow and decode-error counts to stderr");
+  desc.add_options()("help,h", "show this help")("pcap", po::value(&pcap)->required(),
+                                                 "capture file (pcap or pcapng)")(
+      "format", po::value(&format_text), "csv (default) or ndjson")(
+      "time-format", po::value(&time_text), "epoch (default; 6 or 9 decimals) or rfc3339")(
+      "idle-timeout", po::value(&idle), "idle timeout of every protocol, seconds")(
+      "active-timeout", po::value(&active),
+      "active timeout of every protocol, seconds (default 300)")(
+      "tcp-idle-timeout", po::value(&tcp_idle), "TCP idle timeout, seconds (default 300)")(
+      "udp-idle-timeout", po::value(&udp_idle), "UDP idle timeout, seconds (default 60)")(
+      "icmp-idle-timeout", po::value(&icmp_idle), "ICMP/ICMPv6 idle timeout, seconds (default 60)")(
+      "other-idle-timeout", po::value(&other_idle),
+      "other protocols' idle timeout, seconds (default 60)")(
+      "tcp-close-linger", po::value(&linger),
+      "how long a closed TCP flow takes late packets, seconds (default 5)")(
+      "tunnel-layer", po::value(&tunnel_text),
+      "inner (default): flows of the tunnelled conversation; outer: of the tunnel")(
+      "flow-key-vlan", po::bool_switch(&key_vlan), "VLAN ids are part of the flow key")(
+      "subscriber-prefix", po::value(&prefixes),
+      "subscriber prefix (repeatable), e.g. 100.64.0.0/10")(
+      "max-flows", po::value(&max_flows),
+      "flow table cap (flows); at the cap the oldest are evicted")(
+      "stats", po::bool_switch(&stats), "print packet, flow and decode-error counts to stderr");
 
   po::variables_map vm;
   try {
@@ -99,7 +103,8 @@ int run(std::span<const std::string> args) {
     return 2;
   }
   if (!time_format) {
-    std::fprintf(stderr, "conntrail flows: --time-format: %s\n", time_format.error().message.c_str());
+    std::fprintf(stderr, "conntrail flows: --time-format: %s\n",
+                 time_format.error().message.c_str());
     return 2;
   }
 

@@ -17,13 +17,13 @@ namespace conntrail::capture {
 enum class DecodeError : std::uint8_t {
   kNone = 0,
   // dropped: the packet belongs to no flow
-  kNotIp,               // ARP, STP, LLDP, CDP, PPPoE discovery, LCP/IPCP, ...
-  kTruncatedLink,       // Ethernet / SLL / VLAN / PPPoE / MPLS / GRE header cut
-  kTooManyLayers,       // more VLAN tags, MPLS labels or tunnels than we follow
-  kTruncatedIp,         // IP header cut by the snaplen
-  kBadIpVersion,        // version nibble is neither 4 nor 6 where IP was promised
-  kBadIpv4HeaderLength, // IHL < 5, or IHL beyond the total length
-  kBadIpTotalLength,    // IPv4 total length smaller than its header
+  kNotIp,                // ARP, STP, LLDP, CDP, PPPoE discovery, LCP/IPCP, ...
+  kTruncatedLink,        // Ethernet / SLL / VLAN / PPPoE / MPLS / GRE header cut
+  kTooManyLayers,        // more VLAN tags, MPLS labels or tunnels than we follow
+  kTruncatedIp,          // IP header cut by the snaplen
+  kBadIpVersion,         // version nibble is neither 4 nor 6 where IP was promised
+  kBadIpv4HeaderLength,  // IHL < 5, or IHL beyond the total length
+  kBadIpTotalLength,     // IPv4 total length smaller than its header
   // anomalies: counted, the packet still makes a flow
   kTruncatedTransport,  // TCP/UDP/ICMP header cut: ports 0/0
   kBadIpv6Extension,    // extension header chain cut or malformed: ports 0/0

@@ -74,7 +74,7 @@ class FrameDecoder {
       out_.dst = mapped(h->dst);
       out_.proto = h->proto;
       out_.ip_bytes = h->total_length;
-      out_.fragment = !h->is_fragment()            ? FragmentKind::kNone
+      out_.fragment = !h->is_fragment()         ? FragmentKind::kNone
                       : h->fragment_offset == 0 ? FragmentKind::kFirst
                                                 : FragmentKind::kLater;
       out_.fragment_id = h->id;
@@ -92,7 +92,7 @@ class FrameDecoder {
       out_.dst = h->dst;
       out_.proto = ext.proto;
       out_.ip_bytes = kIpv6HeaderLength + h->payload_length;
-      out_.fragment = !ext.fragment                 ? FragmentKind::kNone
+      out_.fragment = !ext.fragment              ? FragmentKind::kNone
                       : ext.fragment_offset == 0 ? FragmentKind::kFirst
                                                  : FragmentKind::kLater;
       out_.fragment_id = ext.fragment_id;
@@ -201,7 +201,8 @@ DecodeError decode_frame(LinkType link, Bytes frame, const DecodeOptions& option
       std::memcpy(out.dst_mac.data(), frame.data(), 6);
       std::memcpy(out.src_mac.data(), frame.data() + 6, 6);
       out.has_mac = true;
-      return decoder.ethertype_payload(load_be16(frame, 12), frame.subspan(kEthernetHeaderLength), true);
+      return decoder.ethertype_payload(load_be16(frame, 12), frame.subspan(kEthernetHeaderLength),
+                                       true);
     case LinkType::kLinuxSll:
       header = parse_linux_sll(frame);
       break;

@@ -3,8 +3,8 @@
 // parse_gre returns the payload's EtherType and the header length, skipping
 // checksum, offset, key, sequence, acknowledgement (version 1) and source
 // routing entries (RFC 1701). Cisco MetaData (EtherType 0x8909, an 8-byte
-// shim: inner EtherType, version, length, option, security group tag) is skipped too, so the payload type is
-// the real one. Versions other than 0 and 1 are refused.
+// shim: inner EtherType, version, length, option, security group tag) is skipped too, so the
+// payload type is the real one. Versions other than 0 and 1 are refused.
 #pragma once
 
 #include <cstddef>

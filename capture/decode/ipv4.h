@@ -5,10 +5,10 @@
 // capture is cut shorter (snaplen); only the header itself must be complete.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <expected>
 
 #include "capture/decode/bytes.h"

@@ -9,9 +9,9 @@ Ipv6Extensions walk_ipv6_extensions(Bytes data, std::uint8_t next_header) noexce
     const std::size_t at = w.length;
     std::size_t len = 0;
     switch (w.proto) {
-      case 0:    // Hop-by-Hop Options
-      case 43:   // Routing
-      case 60:   // Destination Options
+      case 0:   // Hop-by-Hop Options
+      case 43:  // Routing
+      case 60:  // Destination Options
         if (data.size() < at + 2) {
           w.broken = true;
           return w;

@@ -48,10 +48,10 @@ constexpr bool is_ipv6_extension(std::uint8_t next_header) noexcept {
 }
 
 struct Ipv6Extensions {
-  std::uint8_t proto = 0;       // upper-layer protocol (or the header the walk stopped at)
-  std::size_t length = 0;       // bytes of extension headers walked
-  bool broken = false;          // chain cut or too long: no upper-layer header
-  bool fragment = false;        // a Fragment header that is not atomic
+  std::uint8_t proto = 0;             // upper-layer protocol (or the header the walk stopped at)
+  std::size_t length = 0;             // bytes of extension headers walked
+  bool broken = false;                // chain cut or too long: no upper-layer header
+  bool fragment = false;              // a Fragment header that is not atomic
   std::uint16_t fragment_offset = 0;  // 8-byte units
   bool more_fragments = false;
   std::uint32_t fragment_id = 0;

@@ -6,9 +6,9 @@
 // "not IP" (STP, CDP and other LLC frames).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <optional>
 
 #include "capture/decode/bytes.h"
@@ -37,16 +37,16 @@ inline constexpr std::size_t kSll2HeaderLength = 20;  // DLT_LINUX_SLL2
 namespace ethertype {
 inline constexpr std::uint16_t kIpv4 = 0x0800;
 inline constexpr std::uint16_t kArp = 0x0806;
-inline constexpr std::uint16_t kVlan = 0x8100;       // 802.1Q C-tag
-inline constexpr std::uint16_t kQinq = 0x88a8;       // 802.1ad S-tag
-inline constexpr std::uint16_t kQinqOld1 = 0x9100;   // pre-standard QinQ
+inline constexpr std::uint16_t kVlan = 0x8100;      // 802.1Q C-tag
+inline constexpr std::uint16_t kQinq = 0x88a8;      // 802.1ad S-tag
+inline constexpr std::uint16_t kQinqOld1 = 0x9100;  // pre-standard QinQ
 inline constexpr std::uint16_t kQinqOld2 = 0x9200;
 inline constexpr std::uint16_t kIpv6 = 0x86dd;
 inline constexpr std::uint16_t kMplsUnicast = 0x8847;
 inline constexpr std::uint16_t kMplsMulticast = 0x8848;
 inline constexpr std::uint16_t kPppoeDiscovery = 0x8863;
 inline constexpr std::uint16_t kPppoeSession = 0x8864;
-inline constexpr std::uint16_t kPpp = 0x880b;        // GRE payload type of PPTP
+inline constexpr std::uint16_t kPpp = 0x880b;                  // GRE payload type of PPTP
 inline constexpr std::uint16_t kTransparentEthernet = 0x6558;  // GRE bridging (NVGRE)
 inline constexpr std::uint16_t kErspan2 = 0x88be;
 inline constexpr std::uint16_t kErspan3 = 0x22eb;

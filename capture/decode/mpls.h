@@ -18,15 +18,15 @@ inline constexpr int kMaxMplsLabels = 16;
 
 struct MplsStack {
   int labels = 0;
-  std::size_t length = 0;      // bytes of the stack
-  std::uint8_t ip_version = 0; // 4 or 6: first nibble of the payload
+  std::size_t length = 0;       // bytes of the stack
+  std::uint8_t ip_version = 0;  // 4 or 6: first nibble of the payload
 };
 
 // Errors: kTruncatedLink (stack or payload cut), kTooManyLayers (> max_labels),
 // kNotIp (payload is not IPv4/IPv6).
 
-inline std::expected<MplsStack, DecodeError> parse_mpls_stack(Bytes data,
-                                                              int max_labels = kMaxMplsLabels) noexcept {
+inline std::expected<MplsStack, DecodeError> parse_mpls_stack(
+    Bytes data, int max_labels = kMaxMplsLabels) noexcept {
   MplsStack s;
   for (;;) {
     if (data.size() < s.length + 4) return std::unexpected(DecodeError::kTruncatedLink);

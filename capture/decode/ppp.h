@@ -30,7 +30,6 @@ struct PppHeader {
   std::uint16_t protocol = 0;
 };
 
-
 inline std::optional<PppoeSession> parse_pppoe_session(Bytes data) noexcept {
   if (data.size() < kPppoeSessionHeaderLength) return std::nullopt;
   return PppoeSession{load_be16(data, 2), load_be16(data, 6)};

@@ -7,17 +7,28 @@ namespace {
 // 13/14, information 15/16, address mask 17/18, router solicit/advert 10/9.
 int icmp4_counterpart(std::uint8_t type) noexcept {
   switch (type) {
-    case 8: return 0;
-    case 0: return 8;
-    case 13: return 14;
-    case 14: return 13;
-    case 15: return 16;
-    case 16: return 15;
-    case 17: return 18;
-    case 18: return 17;
-    case 10: return 9;
-    case 9: return 10;
-    default: return -1;
+    case 8:
+      return 0;
+    case 0:
+      return 8;
+    case 13:
+      return 14;
+    case 14:
+      return 13;
+    case 15:
+      return 16;
+    case 16:
+      return 15;
+    case 17:
+      return 18;
+    case 18:
+      return 17;
+    case 10:
+      return 9;
+    case 9:
+      return 10;
+    default:
+      return -1;
   }
 }
 
@@ -25,19 +36,32 @@ int icmp4_counterpart(std::uint8_t type) noexcept {
 // 130/131, node information 139/140, home agent discovery 144/145.
 int icmp6_counterpart(std::uint8_t type) noexcept {
   switch (type) {
-    case 128: return 129;
-    case 129: return 128;
-    case 133: return 134;
-    case 134: return 133;
-    case 135: return 136;
-    case 136: return 135;
-    case 130: return 131;
-    case 131: return 130;
-    case 139: return 140;
-    case 140: return 139;
-    case 144: return 145;
-    case 145: return 144;
-    default: return -1;
+    case 128:
+      return 129;
+    case 129:
+      return 128;
+    case 133:
+      return 134;
+    case 134:
+      return 133;
+    case 135:
+      return 136;
+    case 136:
+      return 135;
+    case 130:
+      return 131;
+    case 131:
+      return 130;
+    case 139:
+      return 140;
+    case 140:
+      return 139;
+    case 144:
+      return 145;
+    case 145:
+      return 144;
+    default:
+      return -1;
   }
 }
 

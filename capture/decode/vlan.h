@@ -18,7 +18,6 @@ struct VlanTag {
   std::uint16_t ethertype = 0;  // of what follows the tag
 };
 
-
 inline bool is_vlan_ethertype(std::uint16_t t) noexcept {
   return t == ethertype::kVlan || t == ethertype::kQinq || t == ethertype::kQinqOld1 ||
          t == ethertype::kQinqOld2;

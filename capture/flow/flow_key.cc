@@ -7,8 +7,8 @@ namespace conntrail::capture {
 FlowKey make_flow_key(const PacketInfo& p, bool key_vlan, bool* from_a) noexcept {
   FlowKey k;
   k.proto = p.proto;
-  k.flags = static_cast<std::uint8_t>((p.one_way ? FlowKey::kOneWay : 0) |
-                                      (p.is_v6 ? FlowKey::kV6 : 0));
+  k.flags =
+      static_cast<std::uint8_t>((p.one_way ? FlowKey::kOneWay : 0) | (p.is_v6 ? FlowKey::kV6 : 0));
   if (key_vlan) {
     k.vlan_outer = p.vlan_outer;
     k.vlan_inner = p.vlan_inner;

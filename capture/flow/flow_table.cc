@@ -48,30 +48,43 @@ std::size_t FlowTable::memory_bytes() const noexcept {
 
 const ProtocolTimeouts& FlowTable::timeouts_for(std::uint8_t proto) const noexcept {
   switch (list_for(proto)) {
-    case kListTcp: return options_.timeouts.tcp;
-    case kListUdp: return options_.timeouts.udp;
-    case kListIcmp: return options_.timeouts.icmp;
-    default: return options_.timeouts.other;
+    case kListTcp:
+      return options_.timeouts.tcp;
+    case kListUdp:
+      return options_.timeouts.udp;
+    case kListIcmp:
+      return options_.timeouts.icmp;
+    default:
+      return options_.timeouts.other;
   }
 }
 
 FlowTable::List FlowTable::list_for(std::uint8_t proto) noexcept {
   switch (proto) {
-    case kProtoTcp: return kListTcp;
-    case kProtoUdp: return kListUdp;
+    case kProtoTcp:
+      return kListTcp;
+    case kProtoUdp:
+      return kListUdp;
     case kProtoIcmp:
-    case kProtoIcmpv6: return kListIcmp;
-    default: return kListOther;
+    case kProtoIcmpv6:
+      return kListIcmp;
+    default:
+      return kListOther;
   }
 }
 
 TimestampNs FlowTable::list_timeout(List list) const noexcept {
   switch (list) {
-    case kListTcp: return options_.timeouts.tcp.idle;
-    case kListUdp: return options_.timeouts.udp.idle;
-    case kListIcmp: return options_.timeouts.icmp.idle;
-    case kListOther: return options_.timeouts.other.idle;
-    default: return options_.timeouts.tcp_close_linger;
+    case kListTcp:
+      return options_.timeouts.tcp.idle;
+    case kListUdp:
+      return options_.timeouts.udp.idle;
+    case kListIcmp:
+      return options_.timeouts.icmp.idle;
+    case kListOther:
+      return options_.timeouts.other.idle;
+    default:
+      return options_.timeouts.tcp_close_linger;
   }
 }
 
@@ -166,6 +179,11 @@ std::uint32_t FlowTable::create(const FlowKey& key, std::uint32_t hash, const Pa
     entries_[index] = Entry{};
   } else {
     index = static_cast<std::uint32_t>(entries_.size());
+    if (entries_.size() == entries_.capacity()) {
+      // Double, but never past the cap: memory_bytes() stays within max_flows * kBytesPerFlow.
+      entries_.reserve(
+          std::min(options_.max_flows, std::max<std::size_t>(64, entries_.capacity() * 2)));
+    }
     entries_.emplace_back();
   }
   Entry& e = entries_[index];
@@ -249,7 +267,8 @@ void FlowTable::evict_oldest() {
   std::uint32_t oldest = kNil;
   for (const ListEnds& list : lists_) {
     if (list.head == kNil) continue;
-    if (oldest == kNil || entries_[list.head].last_ts < entries_[oldest].last_ts) oldest = list.head;
+    if (oldest == kNil || entries_[list.head].last_ts < entries_[oldest].last_ts)
+      oldest = list.head;
   }
   if (oldest == kNil) return;
   ++evicted_;

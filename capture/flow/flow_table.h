@@ -67,8 +67,10 @@ class FlowTable {
  public:
   using ExportFn = std::function<void(FlowRecord&&)>;
 
-  // Bytes one flow costs at most: its entry plus two index slots.
-  static constexpr std::size_t kBytesPerFlow = 112 + 2 * sizeof(std::uint32_t);
+  // Bytes one flow of max_flows costs at most: its entry plus its share of the
+  // index (at most 4 slots per flow: the slot count is the power of two at or
+  // above 2 * max_flows). At a power-of-two max_flows it is 112 + 8.
+  static constexpr std::size_t kBytesPerFlow = 112 + 4 * sizeof(std::uint32_t);
   // The largest max_flows whose entries and index fit in `bytes` (at least 1).
   static std::size_t flows_for_memory(std::size_t bytes) noexcept;
 
@@ -100,24 +102,24 @@ class FlowTable {
   // One flow. Statistics are per endpoint of the canonical key (a, b); the
   // kInitiatorIsA bit orients them into fwd/rev on export.
   struct Entry {
-    FlowKey key;                      // 44
-    std::uint8_t state = 0;           // low nibble: kInitiatorIsA|kFinA|kFinB|kClosed; high: List
+    FlowKey key;             // 44
+    std::uint8_t state = 0;  // low nibble: kInitiatorIsA|kFinA|kFinB|kClosed; high: List
     std::uint8_t tcp_flags_a = 0;
     std::uint8_t tcp_flags_b = 0;
-    std::uint8_t subscriber_side = 0; // 48
+    std::uint8_t subscriber_side = 0;  // 48
     std::uint16_t vlan_outer = kNoVlan;
     std::uint16_t vlan_inner = kNoVlan;
     std::uint16_t pppoe_session = 0;
-    MacAddress subscriber_mac{};      // 60
-    std::uint32_t hash = 0;           // 64
-    std::uint32_t prev = kNil;        // LRU list links; `next` also chains the free list
-    std::uint32_t next = kNil;        // 72
+    MacAddress subscriber_mac{};  // 60
+    std::uint32_t hash = 0;       // 64
+    std::uint32_t prev = kNil;    // LRU list links; `next` also chains the free list
+    std::uint32_t next = kNil;    // 72
     std::uint32_t packets_a = 0;
-    std::uint32_t packets_b = 0;      // 80
+    std::uint32_t packets_b = 0;  // 80
     std::uint64_t bytes_a = 0;
-    std::uint64_t bytes_b = 0;        // 96
+    std::uint64_t bytes_b = 0;  // 96
     TimestampNs first_ts = 0;
-    TimestampNs last_ts = 0;          // 112
+    TimestampNs last_ts = 0;  // 112
   };
   struct ListEnds {
     std::uint32_t head = kNil;
@@ -128,7 +130,8 @@ class FlowTable {
   std::uint32_t find(const FlowKey& key, std::uint32_t hash) const noexcept;
   std::uint32_t create(const FlowKey& key, std::uint32_t hash, const PacketInfo& p, bool from_a);
   void update(std::uint32_t index, const PacketInfo& p, bool from_a) noexcept;
-  bool split_reason(const Entry& e, const PacketInfo& p, bool from_a, EndReason* reason) const noexcept;
+  bool split_reason(const Entry& e, const PacketInfo& p, bool from_a,
+                    EndReason* reason) const noexcept;
   void export_flow(std::uint32_t index, EndReason reason);
   void remove(std::uint32_t index) noexcept;
   void evict_oldest();

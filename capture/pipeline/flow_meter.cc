@@ -20,8 +20,10 @@ void FlowMeter::on_frame(TimestampNs ts, Bytes frame, std::uint32_t wire_length)
   ++counters_.packets;
   counters_.bytes += wire_length;
   if (ts >= next_sweep_) advance(ts);
-  packet_.ts = ts;
-  const DecodeError error = decode_frame(link_, frame, decode_, packet_);
+  // Decoded straight into the batch: most packets never need another copy.
+  PacketInfo& packet = batch_[batched_];
+  packet.ts = ts;
+  const DecodeError error = decode_frame(link_, frame, decode_, packet);
   if (error != DecodeError::kNone) {
     errors_.add(error);
     if (is_dropped(error)) {
@@ -29,6 +31,11 @@ void FlowMeter::on_frame(TimestampNs ts, Bytes frame, std::uint32_t wire_length)
       return;
     }
   }
+  if (packet.fragment == FragmentKind::kNone) {
+    if (++batched_ == batch_.size()) flush_batch();
+    return;
+  }
+  packet_ = packet;
   account(packet_);
 }
 

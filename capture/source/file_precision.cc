@@ -13,8 +13,7 @@ std::uint32_t load32(Bytes b, std::size_t at, bool big_endian) noexcept {
                           (std::uint32_t{b[at + 1]} << 8) | b[at];
 }
 std::uint16_t load16(Bytes b, std::size_t at, bool big_endian) noexcept {
-  return big_endian ? load_be16(b, at)
-                    : static_cast<std::uint16_t>((b[at + 1] << 8) | b[at]);
+  return big_endian ? load_be16(b, at) : static_cast<std::uint16_t>((b[at + 1] << 8) | b[at]);
 }
 
 // if_tsresol: high bit clear = 10^-n, set = 2^-n. Finer than µs means ns output.

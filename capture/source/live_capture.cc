@@ -28,10 +28,9 @@ struct LiveCapture::Worker {
         wait_ms(std::max(1, opts.pcap.timeout_ms)),
         clock(std::move(clk)),
         on_flow(std::move(sink)),
-        meter(link, prepare(std::move(opts), interface_id),
-              [this](FlowRecord&& r) {
-                if (!on_flow(std::move(r))) ++queue_drops;
-              }) {}
+        meter(link, prepare(std::move(opts), interface_id), [this](FlowRecord&& r) {
+          if (!on_flow(std::move(r))) ++queue_drops;
+        }) {}
 
   static MeterOptions prepare(InterfaceOptions opts, std::uint16_t interface_id) {
     MeterOptions m = std::move(opts.meter);
@@ -114,8 +113,10 @@ struct LiveCapture::Worker {
   std::thread thread;
 };
 
-Result<std::unique_ptr<LiveCapture>> LiveCapture::start(LiveCaptureOptions options, FlowSink on_flow) {
-  if (options.interfaces.empty()) return fail(ErrorCode::kInvalidArgument, "no capture interface configured");
+Result<std::unique_ptr<LiveCapture>> LiveCapture::start(LiveCaptureOptions options,
+                                                        FlowSink on_flow) {
+  if (options.interfaces.empty())
+    return fail(ErrorCode::kInvalidArgument, "no capture interface configured");
   if (!options.clock) options.clock = &system_clock_ns;
   std::unique_ptr<LiveCapture> capture(new LiveCapture());
   for (std::size_t i = 0; i < options.interfaces.size(); ++i) {
@@ -123,9 +124,11 @@ Result<std::unique_ptr<LiveCapture>> LiveCapture::start(LiveCaptureOptions optio
     auto handle = PcapHandle::open_live(iface.pcap);
     if (!handle) return std::unexpected(handle.error());
     auto link = handle->link_type();
-    if (!link) return fail(link.error().code, "interface " + iface.pcap.interface + ": " + link.error().message);
-    capture->workers_.push_back(std::make_unique<Worker>(std::move(*handle), *link, std::move(iface),
-                                                         on_flow, options.clock,
+    if (!link)
+      return fail(link.error().code,
+                  "interface " + iface.pcap.interface + ": " + link.error().message);
+    capture->workers_.push_back(std::make_unique<Worker>(std::move(*handle), *link,
+                                                         std::move(iface), on_flow, options.clock,
                                                          static_cast<std::uint16_t>(i)));
   }
   for (auto& w : capture->workers_) {

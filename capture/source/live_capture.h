@@ -17,8 +17,9 @@
 // when it could not take the record (its queue is full), and the record is
 // counted in queue_drops — the capture thread never waits for storage.
 // stop() (and the destructor) sets each thread's stop flag (seen within one
-// pcap timeout; pcap_breakloop as well), and each thread exports all its flows (end reason shutdown, closed TCP: tcp-close)
-// before it exits; stop() returns after every record was handed to on_flow.
+// pcap timeout; pcap_breakloop as well), and each thread exports all its flows (end reason
+// shutdown, closed TCP: tcp-close) before it exits; stop() returns after every record was handed to
+// on_flow.
 #pragma once
 
 #include <atomic>
@@ -38,8 +39,8 @@
 namespace conntrail::capture {
 
 struct InterfaceOptions {
-  LiveSettings pcap;            // interface name, snaplen (256), buffer, promisc, filter
-  MeterOptions meter;           // decode, flow table, fragment table
+  LiveSettings pcap;                  // interface name, snaplen (256), buffer, promisc, filter
+  MeterOptions meter;                 // decode, flow table, fragment table
   std::size_t flow_memory_bytes = 0;  // flow table cap in bytes; 0 keeps meter.flows.max_flows
 };
 

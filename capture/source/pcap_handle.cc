@@ -1,11 +1,11 @@
 #include "capture/source/pcap_handle.h"
 
 #include <pcap.h>
-
 #include <poll.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace conntrail::capture {
 namespace {
@@ -39,12 +39,15 @@ PcapHandle::~PcapHandle() = default;
 
 Result<PcapHandle> PcapHandle::open_offline(const std::string& path) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO,
-                                                      errbuf);
+  pcap_t* p =
+      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
   if (p == nullptr) {
-    const int err = errno;
-    const ErrorCode code = err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo;
-    return fail(code, "cannot read capture " + path + ": " + errbuf);
+    // libpcap does not promise errno on failure (a stale ENOENT survives a
+    // format error), so whether the file exists is asked separately.
+    std::error_code ec;
+    const bool missing = !std::filesystem::exists(path, ec) && !ec;
+    return fail(missing ? ErrorCode::kNotFound : ErrorCode::kIo,
+                "cannot read capture " + path + ": " + errbuf);
   }
   return PcapHandle(p);
 }
@@ -74,8 +77,8 @@ Result<PcapHandle> PcapHandle::open_live(const LiveSettings& s) {
   if (!s.bpf_filter.empty()) {
     bpf_program program{};
     if (pcap_compile(raw, &program, s.bpf_filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-      return std::unexpected(
-          pcap_error(ErrorCode::kInvalidArgument, where + ": bad filter '" + s.bpf_filter + "'", raw));
+      return std::unexpected(pcap_error(ErrorCode::kInvalidArgument,
+                                        where + ": bad filter '" + s.bpf_filter + "'", raw));
     }
     const int set = pcap_setfilter(raw, &program);
     pcap_freecode(&program);
@@ -87,13 +90,20 @@ Result<PcapHandle> PcapHandle::open_live(const LiveSettings& s) {
 Result<LinkType> PcapHandle::link_type() const {
   const int dlt = pcap_datalink(pcap_.get());
   switch (dlt) {
-    case DLT_EN10MB: return LinkType::kEthernet;
-    case DLT_LINUX_SLL: return LinkType::kLinuxSll;
-    case DLT_LINUX_SLL2: return LinkType::kLinuxSll2;
-    case DLT_RAW: return LinkType::kRawIp;
-    case DLT_IPV4: return LinkType::kIpv4;
-    case DLT_IPV6: return LinkType::kIpv6;
-    default: break;
+    case DLT_EN10MB:
+      return LinkType::kEthernet;
+    case DLT_LINUX_SLL:
+      return LinkType::kLinuxSll;
+    case DLT_LINUX_SLL2:
+      return LinkType::kLinuxSll2;
+    case DLT_RAW:
+      return LinkType::kRawIp;
+    case DLT_IPV4:
+      return LinkType::kIpv4;
+    case DLT_IPV6:
+      return LinkType::kIpv6;
+    default:
+      break;
   }
   const char* name = pcap_datalink_val_to_name(dlt);
   return fail(ErrorCode::kUnsupported,
@@ -104,8 +114,10 @@ Result<LinkType> PcapHandle::link_type() const {
 
 Result<int> PcapHandle::dispatch(int max_packets, PacketCallback callback, void* context) {
   Trampoline t{callback, context};
-  const int n = pcap_dispatch(pcap_.get(), max_packets, on_pcap_packet, reinterpret_cast<u_char*>(&t));
-  if (n == PCAP_ERROR) return std::unexpected(pcap_error(ErrorCode::kIo, "reading packets", pcap_.get()));
+  const int n =
+      pcap_dispatch(pcap_.get(), max_packets, on_pcap_packet, reinterpret_cast<u_char*>(&t));
+  if (n == PCAP_ERROR)
+    return std::unexpected(pcap_error(ErrorCode::kIo, "reading packets", pcap_.get()));
   if (n == PCAP_ERROR_BREAK) return 0;
   return n;
 }

@@ -17,12 +17,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size < 1) return 0;
   const std::uint8_t head = data[0];
   MeterOptions options;
-  options.decode.tunnel_layer = (head & fuzz::kOuterLayerBit) != 0 ? TunnelLayer::kOuter : TunnelLayer::kInner;
+  options.decode.tunnel_layer =
+      (head & fuzz::kOuterLayerBit) != 0 ? TunnelLayer::kOuter : TunnelLayer::kInner;
   options.flows.key_vlan = (head & fuzz::kKeyVlanBit) != 0;
   options.flows.max_flows = 16;
   options.fragments.max_datagrams = 8;
   options.fragments.max_pending = 8;
-  options.flows.subscriber_prefixes = {*IpPrefix::parse("10.0.0.0/8"), *IpPrefix::parse("2001:db8::/32")};
+  options.flows.subscriber_prefixes = {*IpPrefix::parse("10.0.0.0/8"),
+                                       *IpPrefix::parse("2001:db8::/32")};
 
   std::uint64_t packets_in_records = 0;
   const auto link = static_cast<LinkType>((head & 0x3f) % 6);

@@ -90,7 +90,6 @@ TEST(CaptureFileTest, UnsupportedLinkTypeIsRefusedAtStart) {
 }
 
 TEST(CaptureFileTest, RawIpFileAndTruncatedLastRecord) {
-
   Frame file = pcap_header(101) +  // LINKTYPE_RAW
                record(1700000000, 5, ipv4("10.0.0.1", "10.0.0.2", 17, udp(1, 2, 4))) +
                record(1700000001, 6, ipv4("10.0.0.2", "10.0.0.1", 17, udp(2, 1, 4)));
@@ -98,7 +97,8 @@ TEST(CaptureFileTest, RawIpFileAndTruncatedLastRecord) {
   TempFile f(file);
   std::vector<FlowRecord> flows;
   CaptureFileReport report;
-  const auto r = read_capture_file(f.path(), {}, [&](FlowRecord&& x) { flows.push_back(x); }, &report);
+  const auto r = read_capture_file(
+      f.path(), {}, [&](FlowRecord&& x) { flows.push_back(x); }, &report);
   // libpcap reports the cut as an error; the flows read so far were delivered.
   EXPECT_FALSE(r.has_value());
   ASSERT_EQ(flows.size(), 1u);
@@ -107,11 +107,90 @@ TEST(CaptureFileTest, RawIpFileAndTruncatedLastRecord) {
   EXPECT_EQ(report.precision, TimePrecision::kMicro);
 }
 
+void be32(Frame& f, std::uint32_t v) {
+  for (int i = 3; i >= 0; --i) f.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+TEST(CaptureFileTest, BigEndianNanosecondPcap) {
+  Frame file;
+  be32(file, 0xa1b23c4d);  // ns magic, written big-endian
+  file.push_back(0);
+  file.push_back(2);
+  file.push_back(0);
+  file.push_back(4);
+  be32(file, 0);
+  be32(file, 0);
+  be32(file, 65535);
+  be32(file, 101);  // LINKTYPE_RAW
+  const Frame packet = ipv4("10.0.0.1", "10.0.0.2", 17, udp(1, 2, 4));
+  be32(file, 1700000000);
+  be32(file, 123456789);
+  be32(file, static_cast<std::uint32_t>(packet.size()));
+  be32(file, static_cast<std::uint32_t>(packet.size()));
+  file = file + packet;
+  TempFile f(file);
+  std::vector<FlowRecord> flows;
+  CaptureFileReport report;
+  const auto r = read_capture_file(
+      f.path(), {}, [&](FlowRecord&& x) { flows.push_back(x); }, &report);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(report.precision, TimePrecision::kNano);
+  ASSERT_EQ(flows.size(), 1u);
+  EXPECT_EQ(flows[0].first_ts, 1700000000 * kNsPerSecond + 123456789);
+  EXPECT_EQ(flows[0].bytes_fwd, 32u);
+}
+
+// A little-endian pcapng section with one Ethernet interface whose options
+// are `options` (already padded), and no packets.
+Frame pcapng_with_interface_options(const Frame& options) {
+  Frame f;
+  le32(f, 0x0a0d0d0a);
+  le32(f, 28);
+  le32(f, 0x1a2b3c4d);
+  f.push_back(1);
+  f.push_back(0);
+  f.push_back(0);
+  f.push_back(0);
+  for (int i = 0; i < 8; ++i) f.push_back(0xff);  // section length: unknown
+  le32(f, 28);
+  const std::uint32_t idb_length = static_cast<std::uint32_t>(20 + options.size());
+  le32(f, 1);
+  le32(f, idb_length);
+  f.push_back(1);  // LINKTYPE_ETHERNET
+  f.push_back(0);
+  f.push_back(0);
+  f.push_back(0);
+  le32(f, 0);  // snaplen
+  f = f + options;
+  le32(f, idb_length);
+  return f;
+}
+
+TEST(CaptureFileTest, PcapngTsresolDecidesTheDigits) {
+  const auto precision = [](std::uint8_t tsresol) {
+    const Frame options{9, 0, 1, 0, tsresol, 0, 0, 0, 0, 0, 0, 0};  // if_tsresol, opt_endofopt
+    const Frame f = pcapng_with_interface_options(options);
+    return detect_precision(Bytes(f.data(), f.size()));
+  };
+  EXPECT_EQ(precision(6), TimePrecision::kMicro);
+  EXPECT_EQ(precision(3), TimePrecision::kMicro);  // milliseconds still print 6 decimals
+  EXPECT_EQ(precision(9), TimePrecision::kNano);
+  EXPECT_EQ(precision(0x80 | 30), TimePrecision::kNano);   // 2^-30 s
+  EXPECT_EQ(precision(0x80 | 10), TimePrecision::kMicro);  // 2^-10 s
+  const Frame no_options = pcapng_with_interface_options(Frame{});
+  EXPECT_EQ(detect_precision(Bytes(no_options.data(), no_options.size())), TimePrecision::kMicro);
+  // A malformed block length never reads past the data.
+  Frame broken = pcapng_with_interface_options(Frame{9, 0, 1, 0, 9, 0, 0, 0});
+  broken[32] = 0xff;
+  EXPECT_EQ(detect_precision(Bytes(broken.data(), broken.size())), TimePrecision::kMicro);
+}
+
 TEST(CaptureFileTest, NanosecondFilesKeepTheirNanoseconds) {
   std::vector<FlowRecord> flows;
   CaptureFileReport report;
-  const auto r = read_capture_file(pcaps() + "tcpdump/tcp-handshake-nano.pcap", {},
-                                   [&](FlowRecord&& x) { flows.push_back(x); }, &report);
+  const auto r = read_capture_file(
+      pcaps() + "tcpdump/tcp-handshake-nano.pcap", {}, [&](FlowRecord&& x) { flows.push_back(x); },
+      &report);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(report.precision, TimePrecision::kNano);
   ASSERT_EQ(flows.size(), 1u);
@@ -121,10 +200,12 @@ TEST(CaptureFileTest, NanosecondFilesKeepTheirNanoseconds) {
 
 TEST(CaptureFileTest, PrecisionOfEveryFormat) {
   EXPECT_EQ(detect_file_precision(pcaps() + "zeek/http/get.pcap"), TimePrecision::kMicro);
-  EXPECT_EQ(detect_file_precision(pcaps() + "zeek/http/get-to-ssh-server.pcap"), TimePrecision::kNano);
+  EXPECT_EQ(detect_file_precision(pcaps() + "zeek/http/get-to-ssh-server.pcap"),
+            TimePrecision::kNano);
   EXPECT_EQ(detect_file_precision(pcaps() + "ndpi/nano.pcapng"), TimePrecision::kNano);
   // Interface 0 has if_tsresol 9, interface 1 has 6: the file prints 9 decimals.
-  EXPECT_EQ(detect_file_precision(pcaps() + "zeek/pcapng-multi-interface.pcapng"), TimePrecision::kNano);
+  EXPECT_EQ(detect_file_precision(pcaps() + "zeek/pcapng-multi-interface.pcapng"),
+            TimePrecision::kNano);
   EXPECT_EQ(detect_file_precision(pcaps() + "zeek/tls/irc-starttls.pcap"), TimePrecision::kMicro);
   EXPECT_EQ(detect_file_precision("/nonexistent"), TimePrecision::kMicro);
   const Frame tiny{0x0a, 0x0d};
@@ -137,8 +218,8 @@ TEST(CaptureFileTest, PrecisionOfEveryFormat) {
 TEST(CaptureFileTest, CountersAddUp) {
   CaptureFileReport report;
   std::size_t flows = 0;
-  const auto r = read_capture_file(pcaps() + "tcpdump/various_gre.pcap", {},
-                                   [&](FlowRecord&&) { ++flows; }, &report);
+  const auto r = read_capture_file(
+      pcaps() + "tcpdump/various_gre.pcap", {}, [&](FlowRecord&&) { ++flows; }, &report);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->packets, 100u);
   EXPECT_EQ(r->decode_errors, 70u);  // STP, CDP, loopback frames

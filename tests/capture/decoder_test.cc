@@ -85,9 +85,9 @@ TEST(DecoderTest, SingleVlanAndQinq) {
 
 TEST(DecoderTest, QinqWithPppoeSessionCarryingIpv6) {
   const Frame inner = ipv6("2001:db8::1", "2001:db8:ffff::53", 17, udp(5000, 53, 20));
-  const auto d = decode(ethernet(0x88a8) + vlan_tag(3704, 0x8100) + vlan_tag(2474, 0x8864) +
-                        pppoe_session(0x1234, 0x0057, static_cast<std::uint16_t>(inner.size())) +
-                        inner);
+  const auto d =
+      decode(ethernet(0x88a8) + vlan_tag(3704, 0x8100) + vlan_tag(2474, 0x8864) +
+             pppoe_session(0x1234, 0x0057, static_cast<std::uint16_t>(inner.size())) + inner);
   ASSERT_EQ(d.error, DecodeError::kNone);
   EXPECT_EQ(d.p.vlan_outer, 3704);
   EXPECT_EQ(d.p.vlan_inner, 2474);
@@ -136,8 +136,9 @@ TEST(DecoderTest, MplsMalformedStacksAreCounted) {
   for (int i = 0; i < 17; ++i) deep = deep + mpls_label(1, false);
   EXPECT_EQ(decode(deep + v4_tcp()).error, DecodeError::kTooManyLayers);
   EXPECT_EQ(decode(ethernet(0x8847) + mpls_label(1, false)).error, DecodeError::kTruncatedLink);
-  EXPECT_EQ(decode(ethernet(0x8847) + mpls_label(1, true) + Frame{0x00, 0, 0, 0} + Frame(14, 0)).error,
-            DecodeError::kNotIp);  // pseudowire control word
+  EXPECT_EQ(
+      decode(ethernet(0x8847) + mpls_label(1, true) + Frame{0x00, 0, 0, 0} + Frame(14, 0)).error,
+      DecodeError::kNotIp);  // pseudowire control word
 }
 
 TEST(DecoderTest, BrokenIpv4HeadersBelongToNoFlow) {
@@ -151,8 +152,9 @@ TEST(DecoderTest, BrokenIpv4HeadersBelongToNoFlow) {
             DecodeError::kBadIpv4HeaderLength);
   Ipv4Extras short_total;
   short_total.total_length = 12;
-  EXPECT_EQ(decode(ethernet(kEthIpv4) + ipv4("1.1.1.1", "2.2.2.2", 17, udp(1, 2), short_total)).error,
-            DecodeError::kBadIpTotalLength);
+  EXPECT_EQ(
+      decode(ethernet(kEthIpv4) + ipv4("1.1.1.1", "2.2.2.2", 17, udp(1, 2), short_total)).error,
+      DecodeError::kBadIpTotalLength);
   Frame cut = ethernet(kEthIpv4) + v4_tcp();
   cut.resize(14 + 19);
   EXPECT_EQ(decode(cut).error, DecodeError::kTruncatedIp);
@@ -199,8 +201,8 @@ TEST(DecoderTest, Ipv6ExtensionHeadersAreWalked) {
 }
 
 TEST(DecoderTest, EspEndsTheIpv6Walk) {
-  const auto d = decode(ethernet(kEthIpv6) +
-                        ipv6("2001:db8::1", "2001:db8::2", 0, ipv6_option_header(50) + Frame(16, 1)));
+  const auto d = decode(ethernet(kEthIpv6) + ipv6("2001:db8::1", "2001:db8::2", 0,
+                                                  ipv6_option_header(50) + Frame(16, 1)));
   ASSERT_EQ(d.error, DecodeError::kNone);
   EXPECT_EQ(d.p.proto, 50);
   EXPECT_EQ(d.p.src_port, 0);
@@ -218,23 +220,23 @@ TEST(DecoderTest, CutExtensionChainStillMakesAProtoOnlyFlow) {
 }
 
 TEST(DecoderTest, Ipv6Fragments) {
-  const auto first = decode(ethernet(kEthIpv6) +
-                            ipv6("2001:db8::1", "2001:db8::2", 44,
-                                 ipv6_fragment_header(17, 0, true, 77) + udp(53, 999, 100)));
+  const auto first =
+      decode(ethernet(kEthIpv6) + ipv6("2001:db8::1", "2001:db8::2", 44,
+                                       ipv6_fragment_header(17, 0, true, 77) + udp(53, 999, 100)));
   ASSERT_EQ(first.error, DecodeError::kNone);
   EXPECT_EQ(first.p.fragment, FragmentKind::kFirst);
   EXPECT_EQ(first.p.fragment_id, 77u);
   EXPECT_EQ(first.p.dst_port, 999);
-  const auto later = decode(ethernet(kEthIpv6) + ipv6("2001:db8::1", "2001:db8::2", 44,
-                                                      ipv6_fragment_header(17, 14, false, 77) +
-                                                          Frame(50, 0)));
+  const auto later =
+      decode(ethernet(kEthIpv6) + ipv6("2001:db8::1", "2001:db8::2", 44,
+                                       ipv6_fragment_header(17, 14, false, 77) + Frame(50, 0)));
   ASSERT_EQ(later.error, DecodeError::kNone);
   EXPECT_EQ(later.p.fragment, FragmentKind::kLater);
   EXPECT_EQ(later.p.proto, 17);
   EXPECT_EQ(later.p.src_port, 0);
-  const auto atomic = decode(ethernet(kEthIpv6) + ipv6("2001:db8::1", "2001:db8::2", 44,
-                                                       ipv6_fragment_header(6, 0, false, 5) +
-                                                           tcp(1, 2, kSyn)));
+  const auto atomic =
+      decode(ethernet(kEthIpv6) + ipv6("2001:db8::1", "2001:db8::2", 44,
+                                       ipv6_fragment_header(6, 0, false, 5) + tcp(1, 2, kSyn)));
   ASSERT_EQ(atomic.error, DecodeError::kNone);
   EXPECT_EQ(atomic.p.fragment, FragmentKind::kNone);
   EXPECT_EQ(atomic.p.dst_port, 2);
@@ -261,8 +263,8 @@ TEST(DecoderTest, IcmpPortsFollowCommunityId) {
   EXPECT_EQ(d.p.src_port, 8);
   EXPECT_EQ(d.p.dst_port, 0);
   EXPECT_FALSE(d.p.one_way);
-  d = decode(ethernet(kEthIpv4) +
-             ipv4("10.0.0.9", "10.0.0.1", 1, icmp(3, 3) + ipv4("10.0.0.1", "10.0.0.2", 17, udp(5, 6))));
+  d = decode(ethernet(kEthIpv4) + ipv4("10.0.0.9", "10.0.0.1", 1,
+                                       icmp(3, 3) + ipv4("10.0.0.1", "10.0.0.2", 17, udp(5, 6))));
   EXPECT_EQ(d.p.src_port, 3);
   EXPECT_EQ(d.p.dst_port, 3);
   EXPECT_TRUE(d.p.one_way);
@@ -287,17 +289,17 @@ TEST(DecoderTest, GreIsOpenedToTheInnerConversation) {
   const Frame inner = ipv4("192.168.1.1", "192.168.2.2", 6, tcp(5555, 22, kSyn));
   for (const bool key : {false, true}) {
     for (const bool seq : {false, true}) {
-      const auto d = decode(ethernet(kEthIpv4) +
-                            ipv4("198.51.100.1", "198.51.100.2", 47, gre(0x0800, key, seq, true) + inner));
+      const auto d = decode(ethernet(kEthIpv4) + ipv4("198.51.100.1", "198.51.100.2", 47,
+                                                      gre(0x0800, key, seq, true) + inner));
       ASSERT_EQ(d.error, DecodeError::kNone);
       EXPECT_EQ(ip_text(d.p.src, false), "192.168.1.1");
       EXPECT_EQ(d.p.dst_port, 22);
       EXPECT_EQ(d.p.ip_bytes, 40u);
     }
   }
-  const auto outer = decode(ethernet(kEthIpv4) + ipv4("198.51.100.1", "198.51.100.2", 47,
-                                                      gre(0x0800) + inner),
-                            LinkType::kEthernet, TunnelLayer::kOuter);
+  const auto outer =
+      decode(ethernet(kEthIpv4) + ipv4("198.51.100.1", "198.51.100.2", 47, gre(0x0800) + inner),
+             LinkType::kEthernet, TunnelLayer::kOuter);
   ASSERT_EQ(outer.error, DecodeError::kNone);
   EXPECT_EQ(outer.p.proto, 47);
   EXPECT_EQ(ip_text(outer.p.src, false), "198.51.100.1");
@@ -319,7 +321,8 @@ TEST(DecoderTest, PptpEnhancedGreWithPpp) {
   }
   // LCP inside the tunnel: the tunnel itself is the flow.
   const auto lcp = decode(ethernet(kEthIpv4) +
-                          ipv4("10.1.1.1", "10.1.1.2", 47, pptp_gre(false, false) + ppp(0xc021, true, false) + Frame(8, 0)));
+                          ipv4("10.1.1.1", "10.1.1.2", 47,
+                               pptp_gre(false, false) + ppp(0xc021, true, false) + Frame(8, 0)));
   ASSERT_EQ(lcp.error, DecodeError::kNone);
   EXPECT_EQ(lcp.p.proto, 47);
 }
@@ -330,13 +333,13 @@ TEST(DecoderTest, IpInIpAnd6in4AreOpened) {
   ASSERT_EQ(d.error, DecodeError::kNone);
   EXPECT_EQ(ip_text(d.p.src, false), "172.16.0.1");
   EXPECT_EQ(d.p.proto, 1);
-  d = decode(ethernet(kEthIpv4) +
-             ipv4("10.0.0.1", "10.0.0.2", 41, ipv6("2001:db8::1", "2001:db8::2", 58, icmp(128, 0))));
+  d = decode(ethernet(kEthIpv4) + ipv4("10.0.0.1", "10.0.0.2", 41,
+                                       ipv6("2001:db8::1", "2001:db8::2", 58, icmp(128, 0))));
   ASSERT_EQ(d.error, DecodeError::kNone);
   EXPECT_TRUE(d.p.is_v6);
   EXPECT_EQ(d.p.src_port, 128);
-  d = decode(ethernet(kEthIpv4) +
-                 ipv4("10.0.0.1", "10.0.0.2", 41, ipv6("2001:db8::1", "2001:db8::2", 58, icmp(128, 0))),
+  d = decode(ethernet(kEthIpv4) + ipv4("10.0.0.1", "10.0.0.2", 41,
+                                       ipv6("2001:db8::1", "2001:db8::2", 58, icmp(128, 0))),
              LinkType::kEthernet, TunnelLayer::kOuter);
   EXPECT_EQ(d.p.proto, 41);
   EXPECT_FALSE(d.p.is_v6);
@@ -385,10 +388,12 @@ TEST(DecoderTest, TooManyVlanTagsAreCounted) {
 }
 
 TEST(DecoderTest, EveryPrefixOfAFrameDecodesWithoutCrashing) {
-  const Frame inner = ipv6("2001:db8::1", "2001:db8::2", 0,
-                           ipv6_option_header(44) + ipv6_fragment_header(6, 0, true, 1) + tcp(1, 2, kSyn));
+  const Frame inner =
+      ipv6("2001:db8::1", "2001:db8::2", 0,
+           ipv6_option_header(44) + ipv6_fragment_header(6, 0, true, 1) + tcp(1, 2, kSyn));
   const Frame full = ethernet(0x88a8) + vlan_tag(1, 0x8100) + vlan_tag(2, 0x8847) +
-                     mpls_label(5, true) + ipv4("10.0.0.1", "10.0.0.2", 47, gre(0x86dd, true) + inner);
+                     mpls_label(5, true) +
+                     ipv4("10.0.0.1", "10.0.0.2", 47, gre(0x86dd, true) + inner);
   for (std::size_t n = 0; n <= full.size(); ++n) {
     Frame cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n));
     PacketInfo p;

@@ -41,7 +41,7 @@ TEST_F(FlowMeterTest, FragmentsArrivingLastFirstAreAttributedToTheirDatagram) {
   auto meter = make();
   feed(meter, kT0 + 1, v4_fragment(370, false, 100));  // last fragment first
   feed(meter, kT0 + 2, v4_fragment(185, true, 1480));
-  feed(meter, kT0 + 3, v4_fragment(0, true, 1480));   // the first fragment, with the ports
+  feed(meter, kT0 + 3, v4_fragment(0, true, 1480));  // the first fragment, with the ports
   feed(meter, kT0 + 4, ethernet(0x0800) + ipv4("10.0.0.1", "192.0.2.53", 17, udp(40000, 53, 30)));
   meter.finish();
   ASSERT_EQ(out.size(), 1u);

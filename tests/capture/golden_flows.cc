@@ -28,7 +28,8 @@ CanonicalFlow canonical(const Row& r) {
   std::string a = r.src + "#" + r.sport;
   std::string b = r.dst + "#" + r.dport;
   // Sort endpoints by (ip text, numeric port) the way oracle.py sorts tuples.
-  const bool swap = std::make_pair(r.src, std::stoi(r.sport)) > std::make_pair(r.dst, std::stoi(r.dport));
+  const bool swap =
+      std::make_pair(r.src, std::stoi(r.sport)) > std::make_pair(r.dst, std::stoi(r.dport));
   CanonicalFlow c;
   if (!swap) {
     c.key = r.proto + "|" + a + "|" + b;
@@ -49,6 +50,10 @@ std::vector<CanonicalFlow> load_ground_truth(const std::string& path) {
     ADD_FAILURE() << "cannot read " << path;
     return {};
   }
+  return parse_flow_csv(in, path);
+}
+
+std::vector<CanonicalFlow> parse_flow_csv(std::istream& in, const std::string& what) {
   std::string line;
   std::getline(in, line);  // header
   std::vector<CanonicalFlow> out;
@@ -56,11 +61,11 @@ std::vector<CanonicalFlow> load_ground_truth(const std::string& path) {
     if (line.empty()) continue;
     const auto f = split(line);
     if (f.size() < 13) {
-      ADD_FAILURE() << path << ": short row: " << line;
+      ADD_FAILURE() << what << ": short row: " << line;
       continue;
     }
-    out.push_back(canonical(Row{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9],
-                                f[10], f[11], f[12]}));
+    out.push_back(canonical(
+        Row{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12]}));
   }
   return out;
 }
@@ -68,12 +73,12 @@ std::vector<CanonicalFlow> load_ground_truth(const std::string& path) {
 std::vector<CanonicalFlow> canonicalize(const std::vector<FlowRecord>& flows) {
   std::vector<CanonicalFlow> out;
   for (const FlowRecord& f : flows) {
-    out.push_back(canonical(Row{
-        std::to_string(f.proto), f.src_ip.to_string(), std::to_string(f.src_port),
-        f.dst_ip.to_string(), std::to_string(f.dst_port), std::to_string(f.packets_fwd),
-        std::to_string(f.packets_rev), std::to_string(f.bytes_fwd), std::to_string(f.bytes_rev),
-        format_epoch(f.first_ts, f.precision), format_epoch(f.last_ts, f.precision),
-        std::to_string(f.tcp_flags_fwd), std::to_string(f.tcp_flags_rev)}));
+    out.push_back(canonical(
+        Row{std::to_string(f.proto), f.src_ip.to_string(), std::to_string(f.src_port),
+            f.dst_ip.to_string(), std::to_string(f.dst_port), std::to_string(f.packets_fwd),
+            std::to_string(f.packets_rev), std::to_string(f.bytes_fwd), std::to_string(f.bytes_rev),
+            format_epoch(f.first_ts, f.precision), format_epoch(f.last_ts, f.precision),
+            std::to_string(f.tcp_flags_fwd), std::to_string(f.tcp_flags_rev)}));
   }
   return out;
 }

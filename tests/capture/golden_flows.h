@@ -8,6 +8,7 @@
 // compared as the exact text the CSV holds (6 or 9 decimals).
 #pragma once
 
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@ struct CanonicalFlow {
 
 // Reads a ground-truth CSV; an unreadable file or bad row fails the test (ADD_FAILURE).
 std::vector<CanonicalFlow> load_ground_truth(const std::string& path);
+// The same for CSV text with a header line (e.g. `conntrail flows` output).
+std::vector<CanonicalFlow> parse_flow_csv(std::istream& in, const std::string& what);
 std::vector<CanonicalFlow> canonicalize(const std::vector<FlowRecord>& flows);
 
 // The same flows without first/last times (for live capture, whose times are

@@ -22,7 +22,9 @@
 namespace conntrail::capture {
 namespace {
 
-bool run(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()) == 0; }
+bool run(const std::string& command) {
+  return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
+}
 
 // A network namespace with a veth pair va <-> vb, IPv6 off so the kernel adds
 // no neighbour discovery of its own; deleted (with the pair) on destruction.
@@ -36,7 +38,8 @@ class VethNamespace {
     if (!run("ip netns add " + name_)) return false;
     created_ = true;
     return run("ip netns exec " + name_ +
-               " sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1") &&
+               " sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+               "net.ipv6.conf.default.disable_ipv6=1") &&
            run("ip -n " + name_ + " link add va mtu 9000 type veth peer name vb mtu 9000") &&
            run("ip -n " + name_ + " link set va up") && run("ip -n " + name_ + " link set vb up");
   }
@@ -74,8 +77,8 @@ std::string pcaps() { return std::string(CONNTRAIL_TEST_DATA) + "/pcaps/"; }
 // Captures with disjoint 5-tuples (so replaying them back to back merges nothing)
 // covering IPv6 TCP, GRE, MPLS, QinQ+PPPoE, 802.1ad and IPv4/IPv6 fragments.
 const std::vector<std::string> kReplayed = {
-    "zeek/ftp/ipv6.pcap",          "zeek/tunnels/gre-sample.pcap", "arkime/mpls-basic.pcap",
-    "zeek/pppoe-over-qinq.pcap",   "arkime/dot1ad.pcap",           "ndpi/dns_fragmented.pcap",
+    "zeek/ftp/ipv6.pcap",        "zeek/tunnels/gre-sample.pcap", "arkime/mpls-basic.pcap",
+    "zeek/pppoe-over-qinq.pcap", "arkime/dot1ad.pcap",           "ndpi/dns_fragmented.pcap",
 };
 
 TEST(LiveCaptureTest, ReplayedCapturesGiveTheOfflineFlows) {
@@ -115,7 +118,8 @@ TEST(LiveCaptureTest, ReplayedCapturesGiveTheOfflineFlows) {
   std::uint64_t packets = 0;
   for (const auto& f : kReplayed) {
     std::vector<FlowRecord> offline;
-    const auto c = read_capture_file(pcaps() + f, {}, [&](FlowRecord&& r) { offline.push_back(r); });
+    const auto c =
+        read_capture_file(pcaps() + f, {}, [&](FlowRecord&& r) { offline.push_back(r); });
     ASSERT_TRUE(c.has_value()) << c.error().message;
     packets += c->packets;
     for (auto& x : testing::canonicalize(offline)) expected.push_back(x);
@@ -127,15 +131,16 @@ TEST(LiveCaptureTest, ReplayedCapturesGiveTheOfflineFlows) {
   EXPECT_EQ(counters[0].flows_active, 0u);
   EXPECT_TRUE(counters[0].error.empty()) << counters[0].error;
   EXPECT_EQ(live.size(), expected.size());
-  const std::string diff =
-      testing::diff_flows(testing::without_times(expected), testing::without_times(testing::canonicalize(live)));
+  const std::string diff = testing::diff_flows(testing::without_times(expected),
+                                               testing::without_times(testing::canonicalize(live)));
   EXPECT_TRUE(diff.empty()) << diff;
   for (const auto& r : live) EXPECT_EQ(r.precision, TimePrecision::kNano);
 }
 
 TEST(LiveCaptureTest, FlowsExpireWhenTrafficStops) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to create a network namespace and capture";
-  if (!run("command -v ip") || !run("command -v tcpreplay")) GTEST_SKIP() << "needs ip and tcpreplay";
+  if (!run("command -v ip") || !run("command -v tcpreplay"))
+    GTEST_SKIP() << "needs ip and tcpreplay";
   VethNamespace ns;
   if (!ns.create()) GTEST_SKIP() << "cannot create a network namespace with a veth pair here";
   EnterNamespace inside(ns.name());
@@ -172,7 +177,8 @@ TEST(LiveCaptureTest, FlowsExpireWhenTrafficStops) {
 
 TEST(LiveCaptureTest, QueueDropsAreCounted) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to create a network namespace and capture";
-  if (!run("command -v ip") || !run("command -v tcpreplay")) GTEST_SKIP() << "needs ip and tcpreplay";
+  if (!run("command -v ip") || !run("command -v tcpreplay"))
+    GTEST_SKIP() << "needs ip and tcpreplay";
   VethNamespace ns;
   if (!ns.create()) GTEST_SKIP() << "cannot create a network namespace with a veth pair here";
   EnterNamespace inside(ns.name());

@@ -48,7 +48,8 @@ Frame mpls_label(std::uint32_t label, bool bottom) {
   return f;
 }
 
-Frame pppoe_session(std::uint16_t session, std::uint16_t ppp_protocol, std::uint16_t payload_length) {
+Frame pppoe_session(std::uint16_t session, std::uint16_t ppp_protocol,
+                    std::uint16_t payload_length) {
   Frame f{0x11, 0x00};
   put16(f, session);
   put16(f, static_cast<std::uint16_t>(payload_length + 2));
@@ -84,12 +85,15 @@ Frame ipv4(const std::string& src, const std::string& dst, std::uint8_t proto, c
            const Ipv4Extras& x) {
   const int ihl = 5 + x.option_words;
   Frame f;
-  f.push_back(static_cast<std::uint8_t>(0x40 | ((x.ihl_override >= 0 ? x.ihl_override : ihl) & 0xf)));
+  f.push_back(
+      static_cast<std::uint8_t>(0x40 | ((x.ihl_override >= 0 ? x.ihl_override : ihl) & 0xf)));
   f.push_back(0);
   const std::size_t total = static_cast<std::size_t>(ihl) * 4 + payload.size();
-  put16(f, static_cast<std::uint16_t>(x.total_length >= 0 ? x.total_length : static_cast<int>(total)));
+  put16(f,
+        static_cast<std::uint16_t>(x.total_length >= 0 ? x.total_length : static_cast<int>(total)));
   put16(f, x.id);
-  put16(f, static_cast<std::uint16_t>((x.more_fragments ? 0x2000 : 0) | (x.fragment_offset & 0x1fff)));
+  put16(f,
+        static_cast<std::uint16_t>((x.more_fragments ? 0x2000 : 0) | (x.fragment_offset & 0x1fff)));
   f.push_back(64);
   f.push_back(proto);
   put16(f, 0);
@@ -183,7 +187,7 @@ Frame pptp_gre(bool sequence, bool ack) {
   Frame f;
   put16(f, static_cast<std::uint16_t>(0x2000 | (sequence ? 0x1000 : 0) | (ack ? 0x0080 : 0) | 1));
   put16(f, 0x880b);
-  put16(f, 0);  // payload length (unchecked)
+  put16(f, 0);   // payload length (unchecked)
   put16(f, 42);  // call id
   if (sequence) put32(f, 1);
   if (ack) put32(f, 0);

@@ -19,10 +19,12 @@ Frame operator+(Frame a, const Frame& b);
 inline const MacAddress kMacA{0x02, 0, 0, 0, 0, 0x0a};
 inline const MacAddress kMacB{0x02, 0, 0, 0, 0, 0x0b};
 
-Frame ethernet(std::uint16_t ethertype, const MacAddress& src = kMacA, const MacAddress& dst = kMacB);
+Frame ethernet(std::uint16_t ethertype, const MacAddress& src = kMacA,
+               const MacAddress& dst = kMacB);
 Frame vlan_tag(std::uint16_t vid, std::uint16_t ethertype);
 Frame mpls_label(std::uint32_t label, bool bottom);
-Frame pppoe_session(std::uint16_t session, std::uint16_t ppp_protocol, std::uint16_t payload_length);
+Frame pppoe_session(std::uint16_t session, std::uint16_t ppp_protocol,
+                    std::uint16_t payload_length);
 Frame linux_sll(std::uint16_t protocol);
 Frame linux_sll2(std::uint16_t protocol);
 
@@ -30,9 +32,9 @@ struct Ipv4Extras {
   std::uint16_t id = 0x1234;
   std::uint16_t fragment_offset = 0;  // 8-byte units
   bool more_fragments = false;
-  int option_words = 0;         // 4-byte option words (IHL = 5 + this)
-  int total_length = -1;        // override the computed total length
-  int ihl_override = -1;        // write this IHL instead
+  int option_words = 0;   // 4-byte option words (IHL = 5 + this)
+  int total_length = -1;  // override the computed total length
+  int ihl_override = -1;  // write this IHL instead
 };
 Frame ipv4(const std::string& src, const std::string& dst, std::uint8_t proto, const Frame& payload,
            const Ipv4Extras& extras = {});

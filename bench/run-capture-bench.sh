@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# run-capture-bench.sh — every capture number in docs/PERFORMANCE.md, in one run.
+#
+# Offline (same file, same run, page cache warm, RUNS runs each, min/median of
+# wall and CPU = user+sys): the libpcap floor (../shared/bench/pcapcount.c
+# `pcap_loop`), `conntrail flows --pcap F >/dev/null`, and nfdump's
+# `nfpcapd -r` when installed (apt-get install nfdump); then bench/capture_bench
+# (pipeline vs floor inside one process, flow table bytes per flow at 1M flows).
+# Live (root only): a veth pair in a network namespace made here, the capture
+# engine (capture_live_probe) or nfpcapd on one end, `tcpreplay --topspeed` of
+# the same file on the other; reports the replay rate and kernel drops.
+#
+# Environment: BUILD_DIR [build], DATA [/tmp/conntrail-bench], RUNS [5],
+# SHARED [../shared relative to the repo], LIVE [1].
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD_DIR:-$ROOT/build}
+DATA=${DATA:-/tmp/conntrail-bench}
+RUNS=${RUNS:-5}
+SHARED=${SHARED:-$ROOT/../shared}
+LIVE=${LIVE:-1}
+PCAP=$DATA/1m.pcap
+mkdir -p "$DATA/bin"
+
+log() { echo "== $*" >&2; }
+
+ninja -C "$BUILD" conntrail capture_bench capture_live_probe >/dev/null || exit 1
+if [ ! -x "$DATA/bin/pcapgen" ]; then gcc -O2 -o "$DATA/bin/pcapgen" "$SHARED/bench/pcapgen.c" -lm || exit 1; fi
+if [ ! -x "$DATA/bin/pcapcount" ]; then gcc -O2 -o "$DATA/bin/pcapcount" "$SHARED/bench/pcapcount.c" -lpcap || exit 1; fi
+if [ ! -s "$PCAP" ]; then
+  log "generating $PCAP"
+  "$DATA/bin/pcapgen" -n 1000000 -f 50000 -s 1 -d 360 -o "$PCAP" -j "$DATA/1m.truth.json" -c "$DATA/1m.flows.csv" || exit 1
+fi
+log "input: $(md5sum "$PCAP" | cut -d' ' -f1) (expected d626902a2c1e96d5b00ee0f9f6a314c7)"
+log "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+
+# measure LABEL CMD... : RUNS runs; prints "LABEL wall_min wall_median cpu_min cpu_median maxrss_kb"
+measure() {
+  local label=$1; shift
+  local walls=() cpus=() rss=0
+  for ((i = 0; i < RUNS; i++)); do
+    cat "$PCAP" >/dev/null
+    /usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "$@" >/dev/null 2>"$DATA/$label.stderr"
+    read -r w u s m <"$DATA/time.txt"
+    walls+=("$w"); cpus+=("$(echo "$u + $s" | bc)"); [ "$m" -gt "$rss" ] && rss=$m
+  done
+  local ws cs
+  ws=$(printf '%s\n' "${walls[@]}" | sort -n); cs=$(printf '%s\n' "${cpus[@]}" | sort -n)
+  printf '%s %s %s %s %s %s\n' "$label" "$(echo "$ws" | head -1)" "$(echo "$ws" | sed -n "$(((RUNS + 1) / 2))p")" \
+    "$(echo "$cs" | head -1)" "$(echo "$cs" | sed -n "$(((RUNS + 1) / 2))p")" "$rss"
+}
+
+log "offline: label wall_min wall_median cpu_min cpu_median maxrss_kb (1,000,000 packets)"
+measure floor "$DATA/bin/pcapcount" loop "$PCAP"
+measure conntrail-flows "$BUILD/agent/conntrail" flows --pcap "$PCAP"
+if command -v nfpcapd >/dev/null; then
+  measure nfpcapd sh -c "rm -rf '$DATA/nf' && mkdir -p '$DATA/nf' && nfpcapd -r '$PCAP' -w '$DATA/nf' -t 300"
+fi
+"$BUILD/agent/conntrail" flows --pcap "$PCAP" --stats 2>&1 >/dev/null | head -1 >&2
+
+log "capture_bench (CPU time is the comparable number on a shared machine)"
+"$BUILD/bench/capture_bench" --benchmark_repetitions="$RUNS" --benchmark_report_aggregates_only=true \
+  --benchmark_min_time=1 2>/dev/null | grep -E "median|min|BM_Flow"
+
+[ "$LIVE" = 1 ] || exit 0
+if [ "$(id -u)" != 0 ] || ! command -v tcpreplay >/dev/null; then log "live: needs root and tcpreplay, skipped"; exit 0; fi
+NS=conntrail-bench-$$
+cleanup() { ip netns del "$NS" 2>/dev/null; }
+trap cleanup EXIT
+ip netns add "$NS" || exit 1
+ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ip -n "$NS" link add va mtu 9000 type veth peer name vb mtu 9000
+ip -n "$NS" link set va up && ip -n "$NS" link set vb up
+
+replay() {  # prints tcpreplay's rate line
+  ip netns exec "$NS" tcpreplay -i va --topspeed "$PCAP" 2>&1 | grep -E "Rated|Actual" | tr -s ' ' | tr '\n' ' '
+  echo
+}
+log "live: conntrail capture engine on vb, tcpreplay --topspeed on va"
+ip netns exec "$NS" "$BUILD/bench/capture_live_probe" vb >"$DATA/live.out" 2>"$DATA/live.err" &
+probe=$!
+sleep 1
+replay
+sleep 1
+kill -TERM "$probe"; wait "$probe"
+cat "$DATA/live.out"
+if command -v nfpcapd >/dev/null; then
+  log "live: nfpcapd -i vb on the same veth"
+  rm -rf "$DATA/nf-live" && mkdir -p "$DATA/nf-live"
+  ip netns exec "$NS" nfpcapd -i vb -w "$DATA/nf-live" -t 300 >"$DATA/nf-live.out" 2>&1 &
+  nf=$!
+  sleep 2
+  replay
+  sleep 2
+  kill -TERM "$nf"; wait "$nf"
+  grep -iE "drop|packets|processed" "$DATA/nf-live.out" | tail -5
+  nfdump -R "$DATA/nf-live" -I 2>/dev/null | grep -E "^(Flows|Packets|Bytes):" | tr '\n' ' '
+  echo
+fi
