@@ -12,6 +12,10 @@ packages=(
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   curl nghttp2-client python3 python3-h2 sqlite3 openssl iproute2 tcpreplay
+  # fuzzing (libFuzzer needs clang >= 16 with GCC 12's libstdc++)
+  clang-16 libclang-rt-16-dev
+  # packaging checks: lintian, rpm, rpmlint, a clean Debian root, systemd-analyze
+  lintian rpm rpmlint mmdebstrap dpkg-dev fakeroot man-db file systemd systemd-container
 )
 
 missing=()

@@ -56,7 +56,7 @@ const char* to_string(LogLevel level) noexcept;
 // Idle (no packet for this long) and active (flow older than this) timeouts of one protocol.
 struct FlowTimeouts {
   Seconds idle{60};
-  Seconds active{1800};
+  Seconds active{300};
   friend bool operator==(const FlowTimeouts&, const FlowTimeouts&) = default;
 };
 
@@ -67,10 +67,10 @@ struct CaptureOptions {
   std::uint32_t snaplen = 512;
   std::uint64_t buffer_size = 64ull << 20;  // kernel ring buffer, bytes
   bool promiscuous = false;
-  FlowTimeouts tcp{Seconds{300}, Seconds{1800}};
-  FlowTimeouts udp{Seconds{60}, Seconds{1800}};
-  FlowTimeouts icmp{Seconds{60}, Seconds{1800}};
-  FlowTimeouts other{Seconds{60}, Seconds{1800}};
+  FlowTimeouts tcp{Seconds{300}, Seconds{300}};
+  FlowTimeouts udp{Seconds{60}, Seconds{300}};
+  FlowTimeouts icmp{Seconds{60}, Seconds{300}};
+  FlowTimeouts other{Seconds{60}, Seconds{300}};
   std::uint64_t flow_table_max_flows = 1'000'000;
   std::vector<IpPrefix> subscriber_prefixes;  // the ISP's customer side; sets flow direction
   bool flow_key_vlan = false;                 // VLAN id part of the flow key
