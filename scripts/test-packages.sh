@@ -38,8 +38,14 @@ check() { # check DESCRIPTION COMMAND...: PASS when the command succeeds
   shift
   if "$@"; then pass "$what"; else fail "$what"; fi
 }
-phase() { echo "--- $1 (previous phase $((SECONDS - phase_start)) s)"; phase_start=$SECONDS; }
+phase_name=
+phase() { # phase NAME: ends the running phase (printing its time) and starts NAME
+  [[ -n $phase_name ]] && echo "--- $phase_name: $((SECONDS - phase_start)) s"
+  phase_name=$1 phase_start=$SECONDS
+  [[ $1 != done ]] && echo "=== $1"
+}
 finish() {
+  phase done
   echo "test-packages: total $((SECONDS - start)) s"
   echo "test-packages: $passed passed, $failed failed, $skipped skipped"
   [[ $failed -eq 0 ]]
@@ -301,5 +307,4 @@ else
   cat "$work/runtime.out"
   fail "test-unit-runtime.sh"
 fi
-phase "done"
 finish
