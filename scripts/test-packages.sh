@@ -9,14 +9,16 @@
 #      clean): install the .deb with apt (dependencies from the Debian registry), check user,
 #      modes, that nothing is enabled; `conntrail-agent --version` and `--check-config` on the
 #      shipped configuration as the conntrail user; upgrade to release 2 keeping a locally
-#      modified conffile; remove; purge — configuration gone, retained data kept.
+#      modified conffile; remove; purge — configuration gone, retained data kept;
+#   6. tests/packaging/test-unit-runtime.sh: the unit under a booted systemd (systemd-nspawn).
 #
 #   scripts/test-packages.sh [BUILD_DIR]        default build-pkg; run as root
 # Environment:
 #   CONNTRAIL_TEST_ROOT_CACHE  where the Debian 12 root and the .deb download cache are kept
 #                              (default /var/cache/conntrail-test-root); delete it to rebuild
-#   SKIP_CHROOT=1              stop after step 4 (no root needed for 1-4 except rpmbuild's)
-# Needs: lintian rpm rpmlint mmdebstrap dpkg-dev systemd man-db (apt-get install them).
+#   SKIP_CHROOT=1              stop after step 4
+#   SKIP_RUNTIME=1             skip step 6
+# Needs: lintian rpm rpmlint mmdebstrap dpkg-dev systemd man-db systemd-container.
 # Prints PASS/FAIL/SKIP lines, the time of each phase, and "test-packages: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,8 +38,14 @@ check() { # check DESCRIPTION COMMAND...: PASS when the command succeeds
   shift
   if "$@"; then pass "$what"; else fail "$what"; fi
 }
-phase() { echo "--- $1 (previous phase $((SECONDS - phase_start)) s)"; phase_start=$SECONDS; }
+phase_name=
+phase() { # phase NAME: ends the running phase (printing its time) and starts NAME
+  [[ -n $phase_name ]] && echo "--- $phase_name: $((SECONDS - phase_start)) s"
+  phase_name=$1 phase_start=$SECONDS
+  [[ $1 != done ]] && echo "=== $1"
+}
 finish() {
+  phase done
   echo "test-packages: total $((SECONDS - start)) s"
   echo "test-packages: $passed passed, $failed failed, $skipped skipped"
   [[ $failed -eq 0 ]]
@@ -288,5 +296,15 @@ check "purge kept the retained data in /var/lib/conntrail" \
 check "purge says where the retained data is" grep -q 'retained records kept' "$work/purge.log"
 check "package fully gone from dpkg" \
   bash -c "! chroot '$root' dpkg-query -W -f='\${Status}' conntrail 2>/dev/null | grep -q installed"
-phase "done"
+phase "runtime"
+# The unit under a real systemd (booted container); needs systemd-nspawn.
+if [[ ${SKIP_RUNTIME:-0} == 1 ]] || ! command -v systemd-nspawn >/dev/null; then
+  skip "unit under a booted systemd (SKIP_RUNTIME=1 or no systemd-nspawn: apt-get install systemd-container)"
+elif tests/packaging/test-unit-runtime.sh "$deb1" >"$work/runtime.out" 2>&1; then
+  grep -E '^(PASS|SKIP)' "$work/runtime.out"
+  pass "test-unit-runtime.sh: $(tail -1 "$work/runtime.out")"
+else
+  cat "$work/runtime.out"
+  fail "test-unit-runtime.sh"
+fi
 finish
