@@ -38,3 +38,17 @@ TEST(TimestampTest, LeapDayExists) { EXPECT_TRUE(parse_time("2028-02-29T12:00:00
 
 }  // namespace
 }  // namespace conntrail
+
+namespace conntrail {
+namespace {
+
+// Found by the attribution fuzzer: a year past 2262 overflowed the nanosecond
+// product (undefined behaviour). Years outside 1970..2255 are refused instead.
+TEST(TimestampTest, RejectsYearsOutsideTheRepresentableRange) {
+  EXPECT_FALSE(parse_time("4046-11-14T22:13:20Z"));
+  EXPECT_FALSE(parse_time("1969-12-31T23:59:59Z"));
+  EXPECT_TRUE(parse_time("2255-12-31T23:59:59Z"));
+}
+
+}  // namespace
+}  // namespace conntrail
