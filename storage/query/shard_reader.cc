@@ -53,13 +53,12 @@ Result<void> ShardReader::postings(std::string_view table, std::string_view lo, 
       table));
   if (!pages) return std::unexpected(pages.error());
   pages->bind_blob(1, as_bytes(start_key)).bind_blob(2, as_bytes(hi));
-  codec::Decompressor zstd;
   std::vector<PostingEntry> entries;
   for (;;) {
     auto more = pages->step();
     if (!more) return std::unexpected(more.error());
     if (!*more) break;
-    if (auto r = decode_index_page(pages->column_blob(1), zstd, entries); !r) {
+    if (auto r = decode_index_page(pages->column_blob(1), index_zstd_, entries); !r) {
       return fail(r.error().code, db_.path().string() + ": " + r.error().message);
     }
     auto it = std::lower_bound(entries.begin(), entries.end(), lo,
@@ -117,8 +116,18 @@ Result<std::vector<std::int64_t>> ShardReader::sealed_candidates(const Query& q)
 Result<bool> ShardReader::scan(const Query& q, TimestampNs earliest_start,
                                const std::function<bool(FlowRecord&&)>& sink,
                                std::uint64_t& blocks_read) {
+  // Rows whose endpoints cannot match are never built.
+  codec::RowFilter by_address;
+  if (q.ip) {
+    by_address = [&](const IpAddress& s, const IpAddress& d) { return s == *q.ip || d == *q.ip; };
+  } else if (q.prefix) {
+    by_address = [&](const IpAddress& s, const IpAddress& d) {
+      return q.prefix->contains(s) || q.prefix->contains(d);
+    };
+  }
+  const codec::RowFilter* keep = by_address ? &by_address : nullptr;
   auto emit_block = [&](std::span<const std::uint8_t> data) -> Result<bool> {
-    if (auto r = decoder_.decode(data, block_); !r) {
+    if (auto r = decoder_.decode(data, block_, keep); !r) {
       return fail(r.error().code, db_.path().string() + ": " + r.error().message);
     }
     ++blocks_read;

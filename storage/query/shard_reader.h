@@ -53,6 +53,7 @@ class ShardReader {
   ShardForm form_;
   ShardPeriod period_;
   codec::FlowBlockDecoder decoder_;
+  codec::Decompressor index_zstd_;
   std::vector<FlowRecord> block_;
 };
 
