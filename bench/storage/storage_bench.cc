@@ -243,7 +243,7 @@ int main(int argc, char** argv) {
   qo.data_dir = store;
   qo.clock = [] { return kStart + 2 * kHour; };
   QueryEngine engine(qo);
-  std::printf("\n| query | warm p50 ms | warm p99 ms | cold p50 ms | cold p99 ms | rows/query | queries warm / cold |\n");
+  std::printf("\n| query | warm p50 ms | warm p99 ms | warm CPU ms/query | cold p50 ms | cold p99 ms | rows/query | queries warm / cold |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   testing::SyntheticFlows pick({.seed = 99});
   auto random_flow = [&](const std::vector<FlowRecord>& v) -> const FlowRecord& {

@@ -3,8 +3,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <deque>
-#include <future>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <optional>
 #include <map>
 #include <tuple>
@@ -186,29 +187,65 @@ Result<QuerySummary> QueryEngine::run(const Query& query,
     return {};
   };
 
-  // Readers run ahead on up to query_threads shards; rows are delivered in
-  // period order by this thread. Memory: query_threads x kParallelBufferRows.
+  // Readers run ahead on up to query_threads shards (a pool for this call);
+  // rows are delivered in period order by this thread. A reader never claims a
+  // shard more than `window` ahead of delivery, so memory stays at
+  // window x kParallelBufferRows records.
+  const std::size_t n = files.size();
+  const std::size_t window = static_cast<std::size_t>(options_.query_threads);
   std::atomic<bool> cancel{false};
-  std::deque<std::future<ShardResult>> ahead;
-  std::size_t next = 0;
-  const auto threads = static_cast<std::size_t>(options_.query_threads);
-  auto launch = [&] {
-    while (next < files.size() && ahead.size() < threads) {
-      const ShardFile* f = &files[next++];
-      ahead.push_back(std::async(std::launch::async, [this, f, &query, earliest, &cancel] {
-        return read_shard(options_.data_dir, *f, query, earliest, cancel);
-      }));
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t next_claim = 0, consumed = 0;
+  std::map<std::size_t, ShardResult> done;
+  std::vector<std::thread> pool;
+  auto worker = [&] {
+    for (;;) {
+      std::size_t i;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return cancel || next_claim >= n || next_claim < consumed + window; });
+        if (cancel || next_claim >= n) return;
+        i = next_claim++;
+      }
+      ShardResult r = read_shard(options_.data_dir, files[i], query, earliest, cancel);
+      std::lock_guard lock(mu);
+      done.emplace(i, std::move(r));
+      cv.notify_all();
     }
   };
-  struct CancelOnExit {
-    std::atomic<bool>& flag;
-    ~CancelOnExit() { flag = true; }
-  } cancel_on_exit{cancel};  // destroyed before `ahead`, whose futures then finish quickly
+  const bool parallel = n > 1 && window > 1;
+  if (parallel) {
+    for (std::size_t t = 0; t < std::min(window, n); ++t) pool.emplace_back(worker);
+  }
+  struct StopPool {
+    std::atomic<bool>& cancel;
+    std::mutex& mu;
+    std::condition_variable& cv;
+    std::vector<std::thread>& pool;
+    ~StopPool() {
+      {
+        std::lock_guard lock(mu);
+        cancel = true;
+      }
+      cv.notify_all();
+      for (auto& t : pool) t.join();
+    }
+  } stop_pool{cancel, mu, cv, pool};
+  auto result_of = [&](std::size_t i) {
+    if (!parallel) return read_shard(options_.data_dir, files[i], query, earliest, cancel);
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done.count(i) != 0; });
+    ShardResult r = std::move(done.at(i));
+    done.erase(i);
+    consumed = i + 1;
+    cv.notify_all();
+    return r;
+  };
 
-  for (const auto& f : files) {
-    launch();
-    ShardResult r = ahead.front().get();
-    ahead.pop_front();
+  for (std::size_t i = 0; i < n; ++i) {
+    const ShardFile& f = files[i];
+    ShardResult r = result_of(i);
     if (r.error) return std::unexpected(*r.error);
     if (f.period.end() > query.from && f.period.start < query.to) {
       if (f.period.start > covered_to) add_gap(summary.gaps, covered_to, f.period.start, cutoff, now);

@@ -20,6 +20,17 @@ std::span<const std::uint8_t> as_bytes(std::string_view s) {
 }
 std::string_view key_of(const IpAddress& a) { return as_chars(a.bytes()); }
 
+// Per-thread scratch, re-used by every shard this thread reads.
+struct Scratch {
+  codec::FlowBlockDecoder decoder;
+  codec::Decompressor index_zstd;
+  std::vector<FlowRecord> block;
+};
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
 }  // namespace
 
 Result<ShardReader> ShardReader::open(const ShardFile& file) {
@@ -58,7 +69,7 @@ Result<void> ShardReader::postings(std::string_view table, std::string_view lo, 
     auto more = pages->step();
     if (!more) return std::unexpected(more.error());
     if (!*more) break;
-    if (auto r = decode_index_page(pages->column_blob(1), index_zstd_, entries); !r) {
+    if (auto r = decode_index_page(pages->column_blob(1), scratch().index_zstd, entries); !r) {
       return fail(r.error().code, db_.path().string() + ": " + r.error().message);
     }
     auto it = std::lower_bound(entries.begin(), entries.end(), lo,
@@ -126,12 +137,13 @@ Result<bool> ShardReader::scan(const Query& q, TimestampNs earliest_start,
     };
   }
   const codec::RowFilter* keep = by_address ? &by_address : nullptr;
+  Scratch& sc = scratch();
   auto emit_block = [&](std::span<const std::uint8_t> data) -> Result<bool> {
-    if (auto r = decoder_.decode(data, block_, keep); !r) {
+    if (auto r = sc.decoder.decode(data, sc.block, keep); !r) {
       return fail(r.error().code, db_.path().string() + ": " + r.error().message);
     }
     ++blocks_read;
-    for (auto& f : block_) {
+    for (auto& f : sc.block) {
       if (f.first_ts < earliest_start || !q.matches(f)) continue;
       if (!sink(std::move(f))) return false;
     }

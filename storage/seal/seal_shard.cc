@@ -205,6 +205,7 @@ Result<void> write_sealed_file(const std::filesystem::path& path, const ShardPer
         .bind_blob(7, block);
     if (auto r = ins->run(); !r) return r;
   }
+  if (auto r = db->exec(kSealedIndexSql); !r) return r;
   codec::Compressor zstd(options.zstd_level);
   if (auto r = write_pages(*db, "ip_pages", ip_postings, options.page_entries, zstd); !r) return r;
   if (auto r = write_pages(*db, "subscriber_pages", sub_postings, options.page_entries, zstd); !r) {

@@ -34,6 +34,7 @@
 namespace conntrail::storage {
 
 extern const std::string_view kSealedSchemaSql;
+extern const std::string_view kSealedIndexSql;  // run after the blocks are written
 
 // One key's posting list.
 struct PostingEntry {
