@@ -64,18 +64,12 @@ Result<void> ShardReader::postings(std::string_view table, std::string_view lo, 
       table));
   if (!pages) return std::unexpected(pages.error());
   pages->bind_blob(1, as_bytes(start_key)).bind_blob(2, as_bytes(hi));
-  std::vector<PostingEntry> entries;
   for (;;) {
     auto more = pages->step();
     if (!more) return std::unexpected(more.error());
     if (!*more) break;
-    if (auto r = decode_index_page(pages->column_blob(1), scratch().index_zstd, entries); !r) {
+    if (auto r = scan_index_page(pages->column_blob(1), scratch().index_zstd, lo, hi, out); !r) {
       return fail(r.error().code, db_.path().string() + ": " + r.error().message);
-    }
-    auto it = std::lower_bound(entries.begin(), entries.end(), lo,
-                               [](const PostingEntry& e, std::string_view k) { return e.key < k; });
-    for (; it != entries.end() && std::string_view(it->key) <= hi; ++it) {
-      out.insert(out.end(), it->blocks.begin(), it->blocks.end());
     }
   }
   return {};
