@@ -2,7 +2,7 @@
 //
 // Open-shard blocks carry one so that an address or subscriber query decodes
 // only the blocks that may hold it (the sealed form has an exact index
-// instead). ~10 bits per distinct key and 4 probes: about 1 % false
+// instead). Sized at 15 bits per record (>= ~8 bits per distinct key) and 4 probes: a few % false
 // positives; never a false negative. Keys are the 16 address bytes of either
 // endpoint and the subscriber string (domain-separated so they cannot collide).
 #pragma once

@@ -94,66 +94,106 @@ void encode_flow_columns(std::span<const FlowRecord> recs, std::vector<std::uint
   for (auto i : index) w.varint(i);
 }
 
-Result<void> decode_flow_columns(std::span<const std::uint8_t> raw, std::vector<FlowRecord>& out) {
+namespace {
+
+// Column buffers re-used by every decode on a thread: a decode allocates
+// nothing once they have grown to a block's size.
+struct Columns {
+  std::vector<std::uint8_t> precision, fam, proto, flags_fwd, flags_rev, end_reason, side;
+  std::vector<std::int64_t> first_ts, last_ts;
+  std::vector<IpAddress> src, dst;
+  std::vector<std::uint16_t> src_port, dst_port, vlan_outer, vlan_inner, pppoe, iface;
+  std::vector<std::uint64_t> packets_fwd, packets_rev, bytes_fwd, bytes_rev, sub_index;
+  std::vector<const std::uint8_t*> mac;
+  std::vector<std::string_view> dict;
+
+  void resize(std::size_t n) {
+    for (auto* v : {&precision, &fam, &proto, &flags_fwd, &flags_rev, &end_reason, &side}) v->resize(n);
+    first_ts.resize(n);
+    last_ts.resize(n);
+    src.resize(n);
+    dst.resize(n);
+    for (auto* v : {&src_port, &dst_port, &vlan_outer, &vlan_inner, &pppoe, &iface}) v->resize(n);
+    for (auto* v : {&packets_fwd, &packets_rev, &bytes_fwd, &bytes_rev, &sub_index}) v->resize(n);
+    mac.resize(n);
+  }
+};
+
+}  // namespace
+
+Result<void> decode_flow_columns(std::span<const std::uint8_t> raw, std::vector<FlowRecord>& out,
+                                 const RowFilter* keep) {
+  thread_local Columns c;
   ByteReader r(raw);
   if (r.u8() != kFlowBlockVersion) return fail(ErrorCode::kCorrupt, "flow block: unknown version");
   const std::uint64_t n = r.varint();
   if (!r.ok() || n > kMaxBlockRows) return fail(ErrorCode::kCorrupt, "flow block: bad row count");
   const std::int64_t unit = r.u8() == 1 ? 1000 : 1;
-  const std::size_t base = out.size();
-  out.resize(base + n);
-  auto recs = std::span(out).subspan(base);
-  for (auto& f : recs) {
-    const auto p = r.u8();
-    f.precision = p == 9 ? TimePrecision::kNano : TimePrecision::kMicro;
-  }
+  c.resize(n);
+  for (auto& p : c.precision) p = r.u8();
   std::int64_t prev = 0;
-  for (auto& f : recs) {
+  for (auto& t : c.first_ts) {
     prev += r.svarint();
-    f.first_ts = prev * unit;
+    t = prev * unit;
   }
-  for (auto& f : recs) f.last_ts = f.first_ts + r.svarint() * unit;
-  std::vector<std::uint8_t> fam(n);
-  for (auto& b : fam) b = r.u8();
-  for (std::size_t i = 0; i < n; ++i) recs[i].src_ip = get_address(r, (fam[i] & 1) != 0);
-  for (std::size_t i = 0; i < n; ++i) recs[i].dst_ip = get_address(r, (fam[i] & 2) != 0);
-  for (auto& f : recs) f.src_port = r.u16();
-  for (auto& f : recs) f.dst_port = r.u16();
-  for (auto& f : recs) f.proto = r.u8();
-  for (auto& f : recs) f.tcp_flags_fwd = r.u8();
-  for (auto& f : recs) f.tcp_flags_rev = r.u8();
-  for (auto& f : recs) f.end_reason = static_cast<EndReason>(r.u8() % 5);
-  for (auto& f : recs) f.packets_fwd = r.varint();
-  for (auto& f : recs) f.packets_rev = r.varint();
-  for (auto& f : recs) f.bytes_fwd = r.varint();
-  for (auto& f : recs) f.bytes_rev = r.varint();
-  for (auto& f : recs) f.vlan_outer = r.u16();
-  for (auto& f : recs) f.vlan_inner = r.u16();
-  for (auto& f : recs) f.pppoe_session = r.u16();
-  for (auto& f : recs) f.interface_id = static_cast<std::uint16_t>(r.varint());
-  for (auto& f : recs) f.subscriber_side = static_cast<SubscriberSide>(r.u8() % 3);
-  for (auto& f : recs) {
-    auto m = r.bytes(6);
-    if (m.size() == 6) std::copy(m.begin(), m.end(), f.subscriber_mac.begin());
+  for (std::size_t i = 0; i < n; ++i) c.last_ts[i] = c.first_ts[i] + r.svarint() * unit;
+  for (auto& b : c.fam) b = r.u8();
+  for (std::size_t i = 0; i < n; ++i) c.src[i] = get_address(r, (c.fam[i] & 1) != 0);
+  for (std::size_t i = 0; i < n; ++i) c.dst[i] = get_address(r, (c.fam[i] & 2) != 0);
+  for (auto& v : c.src_port) v = r.u16();
+  for (auto& v : c.dst_port) v = r.u16();
+  for (auto& v : c.proto) v = r.u8();
+  for (auto& v : c.flags_fwd) v = r.u8();
+  for (auto& v : c.flags_rev) v = r.u8();
+  for (auto& v : c.end_reason) v = r.u8();
+  for (auto& v : c.packets_fwd) v = r.varint();
+  for (auto& v : c.packets_rev) v = r.varint();
+  for (auto& v : c.bytes_fwd) v = r.varint();
+  for (auto& v : c.bytes_rev) v = r.varint();
+  for (auto& v : c.vlan_outer) v = r.u16();
+  for (auto& v : c.vlan_inner) v = r.u16();
+  for (auto& v : c.pppoe) v = r.u16();
+  for (auto& v : c.iface) v = static_cast<std::uint16_t>(r.varint());
+  for (auto& v : c.side) v = r.u8();
+  for (auto& m : c.mac) {
+    auto b = r.bytes(6);
+    m = b.size() == 6 ? b.data() : nullptr;
   }
   const std::uint64_t dict_size = r.varint();
-  if (!r.ok() || dict_size > n) {
-    out.resize(base);
-    return fail(ErrorCode::kCorrupt, "flow block: bad dictionary");
+  if (!r.ok() || dict_size > n) return fail(ErrorCode::kCorrupt, "flow block: bad dictionary");
+  c.dict.resize(dict_size);
+  for (auto& s : c.dict) s = r.text();
+  for (auto& i : c.sub_index) {
+    i = r.varint();
+    if (i >= dict_size) return fail(ErrorCode::kCorrupt, "flow block: bad dictionary index");
   }
-  std::vector<std::string_view> dict(dict_size);
-  for (auto& s : dict) s = r.text();
-  for (auto& f : recs) {
-    const auto i = r.varint();
-    if (i >= dict_size) {
-      out.resize(base);
-      return fail(ErrorCode::kCorrupt, "flow block: bad dictionary index");
-    }
-    f.subscriber.assign(dict[i]);
-  }
-  if (!r.ok() || !r.at_end()) {
-    out.resize(base);
-    return fail(ErrorCode::kCorrupt, "flow block: truncated or trailing bytes");
+  if (!r.ok() || !r.at_end()) return fail(ErrorCode::kCorrupt, "flow block: truncated or trailing bytes");
+  // Only now build records, and only those the caller keeps.
+  for (std::size_t i = 0; i < n; ++i) {
+    if (keep != nullptr && !(*keep)(c.src[i], c.dst[i])) continue;
+    FlowRecord& f = out.emplace_back();
+    f.precision = c.precision[i] == 9 ? TimePrecision::kNano : TimePrecision::kMicro;
+    f.first_ts = c.first_ts[i];
+    f.last_ts = c.last_ts[i];
+    f.src_ip = c.src[i];
+    f.dst_ip = c.dst[i];
+    f.src_port = c.src_port[i];
+    f.dst_port = c.dst_port[i];
+    f.proto = c.proto[i];
+    f.tcp_flags_fwd = c.flags_fwd[i];
+    f.tcp_flags_rev = c.flags_rev[i];
+    f.end_reason = static_cast<EndReason>(c.end_reason[i] % 5);
+    f.packets_fwd = c.packets_fwd[i];
+    f.packets_rev = c.packets_rev[i];
+    f.bytes_fwd = c.bytes_fwd[i];
+    f.bytes_rev = c.bytes_rev[i];
+    f.vlan_outer = c.vlan_outer[i];
+    f.vlan_inner = c.vlan_inner[i];
+    f.pppoe_session = c.pppoe[i];
+    f.interface_id = c.iface[i];
+    f.subscriber_side = static_cast<SubscriberSide>(c.side[i] % 3);
+    if (c.mac[i] != nullptr) std::copy(c.mac[i], c.mac[i] + 6, f.subscriber_mac.begin());
+    f.subscriber.assign(c.dict[c.sub_index[i]]);
   }
   return {};
 }
@@ -166,10 +206,10 @@ Result<void> FlowBlockEncoder::encode(std::span<const FlowRecord> records,
 }
 
 Result<void> FlowBlockDecoder::decode(std::span<const std::uint8_t> block,
-                                      std::vector<FlowRecord>& out) {
+                                      std::vector<FlowRecord>& out, const RowFilter* keep) {
   if (auto r = zstd_.decompress(block, raw_, kMaxRawBlockBytes); !r) return r;
   out.clear();
-  return decode_flow_columns(raw_, out);
+  return decode_flow_columns(raw_, out, keep);
 }
 
 }  // namespace conntrail::storage::codec

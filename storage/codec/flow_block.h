@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -28,8 +29,14 @@ inline constexpr std::uint8_t kFlowBlockVersion = 1;
 
 // Raw column layout (no compression); appends to `out`.
 void encode_flow_columns(std::span<const FlowRecord> records, std::vector<std::uint8_t>& out);
-// Appends the decoded records to `out`.
-Result<void> decode_flow_columns(std::span<const std::uint8_t> raw, std::vector<FlowRecord>& out);
+// Keeps a row (by its endpoints) during decoding; rows it refuses are never
+// materialised as FlowRecords (queries decode a block to find a few rows).
+using RowFilter = std::function<bool(const IpAddress& src, const IpAddress& dst)>;
+
+// Appends the decoded records (those `keep` accepts, all when null) to `out`;
+// on error `out` holds nothing new.
+Result<void> decode_flow_columns(std::span<const std::uint8_t> raw, std::vector<FlowRecord>& out,
+                                 const RowFilter* keep = nullptr);
 
 // encode_flow_columns + zstd, re-using the caller's buffers.
 class FlowBlockEncoder {
@@ -44,8 +51,9 @@ class FlowBlockEncoder {
 
 class FlowBlockDecoder {
  public:
-  // Replaces `out` with the block's records.
-  Result<void> decode(std::span<const std::uint8_t> block, std::vector<FlowRecord>& out);
+  // Replaces `out` with the block's records (those `keep` accepts).
+  Result<void> decode(std::span<const std::uint8_t> block, std::vector<FlowRecord>& out,
+                      const RowFilter* keep = nullptr);
 
  private:
   Decompressor zstd_;

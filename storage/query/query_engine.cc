@@ -2,6 +2,11 @@
 #include "storage/query/query_engine.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <optional>
 #include <map>
 #include <tuple>
 
@@ -72,6 +77,59 @@ void merge(std::map<SessionKey, SessionRecord>& into, SessionRecord&& s) {
 
 }  // namespace
 
+namespace {
+
+// What a reader thread hands back for one shard.
+struct ShardResult {
+  std::optional<Error> error;
+  ShardForm form = ShardForm::kOpen;
+  CaptureCounters counters;
+  std::uint64_t blocks = 0;
+  std::vector<FlowRecord> rows;  // sorted by first_ts unless overflow
+  bool overflow = false;         // more than kParallelBufferRows matches: re-read in order
+};
+
+constexpr std::size_t kParallelBufferRows = 16384;
+
+ShardResult read_shard(const std::filesystem::path& data_dir, const ShardFile& f, const Query& q,
+                       TimestampNs earliest, const std::atomic<bool>& cancel) {
+  ShardResult out;
+  auto reader = open_reader(data_dir, f);
+  if (!reader) {
+    out.error = reader.error();
+    return out;
+  }
+  out.form = reader->form();
+  auto counters = reader->counters();
+  if (!counters) {
+    out.error = counters.error();
+    return out;
+  }
+  out.counters = *counters;
+  auto go = reader->scan(
+      q, earliest,
+      [&](FlowRecord&& rec) {
+        if (cancel.load(std::memory_order_relaxed)) return false;
+        if (out.rows.size() >= kParallelBufferRows) {
+          out.overflow = true;
+          return false;
+        }
+        out.rows.push_back(std::move(rec));
+        return true;
+      },
+      out.blocks);
+  if (!go) out.error = go.error();
+  if (out.overflow) {
+    out.rows = {};
+  } else {
+    std::stable_sort(out.rows.begin(), out.rows.end(),
+                     [](const FlowRecord& a, const FlowRecord& b) { return a.first_ts < b.first_ts; });
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<QuerySummary> QueryEngine::run(const Query& query,
                                       const std::function<bool(const FlowRecord&)>& on_row) const {
   if (auto r = query.validate(); !r) return std::unexpected(r.error());
@@ -84,8 +142,6 @@ Result<QuerySummary> QueryEngine::run(const Query& query,
   const TimestampNs now = options_.now();
   const TimestampNs cutoff = retention_cutoff(now, options_.retention_months);
   TimestampNs covered_to = query.from;  // the window is covered by shards up to here
-  std::vector<FlowRecord> buffer;
-  bool overflowed = false;
 
   auto deliver = [&](const FlowRecord& f) {
     ++summary.rows;
@@ -95,49 +151,120 @@ Result<QuerySummary> QueryEngine::run(const Query& query,
     }
     return true;
   };
-  auto drain = [&]() {
-    std::stable_sort(buffer.begin(), buffer.end(),
-                     [](const FlowRecord& a, const FlowRecord& b) { return a.first_ts < b.first_ts; });
-    for (const auto& f : buffer) {
-      if (!deliver(f)) break;
-    }
-    buffer.clear();
+  // Sequential streaming read of one shard, for shards with too many matches
+  // to buffer: sorted while they fit kSortBufferRows, then in storage order.
+  auto stream_shard = [&](const ShardFile& f) -> Result<void> {
+    auto reader = open_reader(options_.data_dir, f);
+    if (!reader) return std::unexpected(reader.error());
+    std::vector<FlowRecord> buffer;
+    bool overflowed = false;
+    auto drain = [&] {
+      std::stable_sort(buffer.begin(), buffer.end(), [](const FlowRecord& a, const FlowRecord& b) {
+        return a.first_ts < b.first_ts;
+      });
+      for (const auto& rec : buffer) {
+        if (!deliver(rec)) break;
+      }
+      buffer.clear();
+    };
+    auto go = reader->scan(
+        query, earliest,
+        [&](FlowRecord&& rec) {
+          if (!overflowed && buffer.size() < kSortBufferRows) {
+            buffer.push_back(std::move(rec));
+            return true;
+          }
+          if (!overflowed) {
+            overflowed = true;
+            drain();
+            if (summary.stopped_early) return false;
+          }
+          return deliver(rec);
+        },
+        summary.blocks_read);
+    if (!go) return std::unexpected(go.error());
+    if (!summary.stopped_early) drain();
+    return {};
   };
 
-  for (const auto& f : files) {
+  // Readers run ahead on up to query_threads shards (a pool for this call);
+  // rows are delivered in period order by this thread. A reader never claims a
+  // shard more than `window` ahead of delivery, so memory stays at
+  // window x kParallelBufferRows records.
+  const std::size_t n = files.size();
+  const std::size_t window = static_cast<std::size_t>(options_.query_threads);
+  std::atomic<bool> cancel{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t next_claim = 0, consumed = 0;
+  std::map<std::size_t, ShardResult> done;
+  std::vector<std::thread> pool;
+  auto worker = [&] {
+    for (;;) {
+      std::size_t i;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return cancel || next_claim >= n || next_claim < consumed + window; });
+        if (cancel || next_claim >= n) return;
+        i = next_claim++;
+      }
+      ShardResult r = read_shard(options_.data_dir, files[i], query, earliest, cancel);
+      std::lock_guard lock(mu);
+      done.emplace(i, std::move(r));
+      cv.notify_all();
+    }
+  };
+  const bool parallel = n > 1 && window > 1;
+  if (parallel) {
+    for (std::size_t t = 0; t < std::min(window, n); ++t) pool.emplace_back(worker);
+  }
+  struct StopPool {
+    std::atomic<bool>& cancel;
+    std::mutex& mu;
+    std::condition_variable& cv;
+    std::vector<std::thread>& pool;
+    ~StopPool() {
+      {
+        std::lock_guard lock(mu);
+        cancel = true;
+      }
+      cv.notify_all();
+      for (auto& t : pool) t.join();
+    }
+  } stop_pool{cancel, mu, cv, pool};
+  auto result_of = [&](std::size_t i) {
+    if (!parallel) return read_shard(options_.data_dir, files[i], query, earliest, cancel);
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done.count(i) != 0; });
+    ShardResult r = std::move(done.at(i));
+    done.erase(i);
+    consumed = i + 1;
+    cv.notify_all();
+    return r;
+  };
+
+  for (std::size_t i = 0; i < n; ++i) {
+    const ShardFile& f = files[i];
+    ShardResult r = result_of(i);
+    if (r.error) return std::unexpected(*r.error);
     if (f.period.end() > query.from && f.period.start < query.to) {
       if (f.period.start > covered_to) add_gap(summary.gaps, covered_to, f.period.start, cutoff, now);
       covered_to = std::max(covered_to, f.period.end());
     }
-    auto reader = open_reader(options_.data_dir, f);
-    if (!reader) return std::unexpected(reader.error());
-    if (reader->form() == ShardForm::kSealed) {
+    if (r.form == ShardForm::kSealed) {
       ++summary.shards_sealed;
     } else {
       ++summary.shards_open;
     }
-    auto counters = reader->counters();
-    if (!counters) return std::unexpected(counters.error());
-    summary.counters += *counters;
-    overflowed = false;
-    auto sink = [&](FlowRecord&& rec) {
-      if (!overflowed && buffer.size() < kSortBufferRows) {
-        buffer.push_back(std::move(rec));
-        return true;
+    summary.counters += r.counters;
+    summary.blocks_read += r.blocks;
+    if (r.overflow) {
+      if (auto s = stream_shard(f); !s) return std::unexpected(s.error());
+    } else {
+      for (const auto& rec : r.rows) {
+        if (!deliver(rec)) break;
       }
-      // Too many matches in one shard to sort in bounded memory: stream the rest
-      // in storage order.
-      if (!overflowed) {
-        overflowed = true;
-        drain();
-        if (summary.stopped_early) return false;
-      }
-      return deliver(rec);
-    };
-    auto go = reader->scan(query, earliest, sink, summary.blocks_read);
-    if (!go) return std::unexpected(go.error());
-    if (summary.stopped_early) return summary;
-    drain();
+    }
     if (summary.stopped_early) return summary;
   }
   if (covered_to < query.to) add_gap(summary.gaps, covered_to, query.to, cutoff, now);

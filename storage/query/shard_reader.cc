@@ -20,6 +20,17 @@ std::span<const std::uint8_t> as_bytes(std::string_view s) {
 }
 std::string_view key_of(const IpAddress& a) { return as_chars(a.bytes()); }
 
+// Per-thread scratch, re-used by every shard this thread reads.
+struct Scratch {
+  codec::FlowBlockDecoder decoder;
+  codec::Decompressor index_zstd;
+  std::vector<FlowRecord> block;
+};
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
 }  // namespace
 
 Result<ShardReader> ShardReader::open(const ShardFile& file) {
@@ -53,19 +64,12 @@ Result<void> ShardReader::postings(std::string_view table, std::string_view lo, 
       table));
   if (!pages) return std::unexpected(pages.error());
   pages->bind_blob(1, as_bytes(start_key)).bind_blob(2, as_bytes(hi));
-  codec::Decompressor zstd;
-  std::vector<PostingEntry> entries;
   for (;;) {
     auto more = pages->step();
     if (!more) return std::unexpected(more.error());
     if (!*more) break;
-    if (auto r = decode_index_page(pages->column_blob(1), zstd, entries); !r) {
+    if (auto r = scan_index_page(pages->column_blob(1), scratch().index_zstd, lo, hi, out); !r) {
       return fail(r.error().code, db_.path().string() + ": " + r.error().message);
-    }
-    auto it = std::lower_bound(entries.begin(), entries.end(), lo,
-                               [](const PostingEntry& e, std::string_view k) { return e.key < k; });
-    for (; it != entries.end() && std::string_view(it->key) <= hi; ++it) {
-      out.insert(out.end(), it->blocks.begin(), it->blocks.end());
     }
   }
   return {};
@@ -117,12 +121,23 @@ Result<std::vector<std::int64_t>> ShardReader::sealed_candidates(const Query& q)
 Result<bool> ShardReader::scan(const Query& q, TimestampNs earliest_start,
                                const std::function<bool(FlowRecord&&)>& sink,
                                std::uint64_t& blocks_read) {
+  // Rows whose endpoints cannot match are never built.
+  codec::RowFilter by_address;
+  if (q.ip) {
+    by_address = [&](const IpAddress& s, const IpAddress& d) { return s == *q.ip || d == *q.ip; };
+  } else if (q.prefix) {
+    by_address = [&](const IpAddress& s, const IpAddress& d) {
+      return q.prefix->contains(s) || q.prefix->contains(d);
+    };
+  }
+  const codec::RowFilter* keep = by_address ? &by_address : nullptr;
+  Scratch& sc = scratch();
   auto emit_block = [&](std::span<const std::uint8_t> data) -> Result<bool> {
-    if (auto r = decoder_.decode(data, block_); !r) {
+    if (auto r = sc.decoder.decode(data, sc.block, keep); !r) {
       return fail(r.error().code, db_.path().string() + ": " + r.error().message);
     }
     ++blocks_read;
-    for (auto& f : block_) {
+    for (auto& f : sc.block) {
       if (f.first_ts < earliest_start || !q.matches(f)) continue;
       if (!sink(std::move(f))) return false;
     }

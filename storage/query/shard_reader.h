@@ -6,7 +6,9 @@
 // immutable (no locks); candidates come from the key ranges and posting-list
 // pages (seal/sealed_format.h). Either way only candidate blocks are decoded,
 // and each match is handed on one by one: memory is bounded by one block
-// plus the caller's sort buffer.
+// plus the caller's sort buffer. Decoders and buffers are per thread and
+// re-used across shards (a zstd context costs more to create than a block
+// costs to decode).
 #pragma once
 
 #include <functional>
@@ -52,8 +54,6 @@ class ShardReader {
   sql::Db db_;
   ShardForm form_;
   ShardPeriod period_;
-  codec::FlowBlockDecoder decoder_;
-  std::vector<FlowRecord> block_;
 };
 
 }  // namespace conntrail::storage

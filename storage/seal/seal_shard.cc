@@ -140,16 +140,21 @@ Result<void> write_sealed_file(const std::filesystem::path& path, const ShardPer
                                const std::vector<SessionRecord>& sessions,
                                const CaptureCounters& counters, const SealOptions& options) {
   remove_with_side_files(path);
+  // Sort a permutation, not the records: a record is ~150 bytes, an index 4.
+  std::vector<std::uint32_t> order(flows.size());
+  std::iota(order.begin(), order.end(), 0u);
   if (options.sort_by_subscriber_address) {
-    std::stable_sort(flows.begin(), flows.end(), [](const FlowRecord& a, const FlowRecord& b) {
+    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
+      const FlowRecord& a = flows[x];
+      const FlowRecord& b = flows[y];
       const auto& ka = sort_address(a).bytes();
       const auto& kb = sort_address(b).bytes();
       if (ka != kb) return ka < kb;
       return a.first_ts < b.first_ts;
     });
   } else {
-    std::stable_sort(flows.begin(), flows.end(), [](const FlowRecord& a, const FlowRecord& b) {
-      return a.first_ts < b.first_ts;
+    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
+      return flows[x].first_ts < flows[y].first_ts;
     });
   }
   auto db = sql::Db::open(path, sql::OpenMode::kCreate);
@@ -176,9 +181,14 @@ Result<void> write_sealed_file(const std::filesystem::path& path, const ShardPer
   std::vector<std::uint8_t> block;
   const std::size_t rows_per_block = std::max<std::size_t>(1, options.block_rows);
   std::uint32_t id = 0;
+  std::vector<FlowRecord> part_buf;
+  part_buf.reserve(rows_per_block);
   for (std::size_t off = 0; off < flows.size(); off += rows_per_block) {
     ++id;
-    const auto part = std::span(flows).subspan(off, std::min(rows_per_block, flows.size() - off));
+    part_buf.clear();
+    const std::size_t end = std::min(flows.size(), off + rows_per_block);
+    for (std::size_t k = off; k < end; ++k) part_buf.push_back(std::move(flows[order[k]]));
+    const std::span<const FlowRecord> part(part_buf);
     TimestampNs lo = part.front().first_ts, hi = lo;
     Key16 key_lo = sort_address(part.front()).bytes(), key_hi = key_lo;
     for (const auto& f : part) {
@@ -205,6 +215,7 @@ Result<void> write_sealed_file(const std::filesystem::path& path, const ShardPer
         .bind_blob(7, block);
     if (auto r = ins->run(); !r) return r;
   }
+  if (auto r = db->exec(kSealedIndexSql); !r) return r;
   codec::Compressor zstd(options.zstd_level);
   if (auto r = write_pages(*db, "ip_pages", ip_postings, options.page_entries, zstd); !r) return r;
   if (auto r = write_pages(*db, "subscriber_pages", sub_postings, options.page_entries, zstd); !r) {

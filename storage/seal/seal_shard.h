@@ -28,7 +28,7 @@ namespace conntrail::storage {
 
 struct SealOptions {
   int zstd_level = 6;
-  std::size_t block_rows = 2048;
+  std::size_t block_rows = 1024;  // measured: vs 2048, +0.6 B/flow, -27 % CPU per point query
   std::size_t page_entries = 1024;
   int page_size = 4096;  // measured: 64 KiB pages waste up to 60 % on ~40 KB block blobs
   bool sort_by_subscriber_address = true;  // false: sort by first_ts (measured alternative)
@@ -45,6 +45,7 @@ struct SealResult {
 
 // Writes the sealed form of the given contents at `path` (no manifest, no
 // rename): the building block of seal_shard, used directly by the benchmark.
+// `flows` is consumed: its records are moved into the blocks.
 Result<void> write_sealed_file(const std::filesystem::path& path, const ShardPeriod& period,
                                std::vector<FlowRecord>& flows,
                                const std::vector<SessionRecord>& sessions,

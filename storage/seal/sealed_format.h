@@ -34,6 +34,7 @@
 namespace conntrail::storage {
 
 extern const std::string_view kSealedSchemaSql;
+extern const std::string_view kSealedIndexSql;  // run after the blocks are written
 
 // One key's posting list.
 struct PostingEntry {
@@ -44,6 +45,11 @@ struct PostingEntry {
 // Encodes entries (sorted by key, unique) as one page; appends to out.
 Result<void> encode_index_page(std::span<const PostingEntry> entries, codec::Compressor& zstd,
                                std::vector<std::uint8_t>& out);
+// Appends to `blocks` the block ids of every key k of the page with
+// lo <= k <= hi, without materialising the other entries (the query path).
+Result<void> scan_index_page(std::span<const std::uint8_t> page, codec::Decompressor& zstd,
+                             std::string_view lo, std::string_view hi,
+                             std::vector<std::int64_t>& blocks);
 // Decodes a page; entries replaced.
 Result<void> decode_index_page(std::span<const std::uint8_t> page, codec::Decompressor& zstd,
                                std::vector<PostingEntry>& entries);

@@ -113,11 +113,11 @@ void FlowWriter::add_counters(TimestampNs time, const CaptureCounters& counters)
 
 bool FlowWriter::flush() {
   std::unique_lock lock(mu_);
-  if (stopping_ && !thread_.joinable()) return retry_backlog_.load() == 0;
+  if (writer_exited_) return retry_backlog_.load() == 0;
   const std::uint64_t ticket = ++flush_requested_;
   wake_.notify_one();
-  flushed_.wait(lock, [&] { return flush_done_ >= ticket || !thread_.joinable(); });
-  return flush_ok_;
+  flushed_.wait(lock, [&] { return flush_done_ >= ticket || writer_exited_; });
+  return flush_done_ >= ticket ? flush_ok_ : retry_backlog_.load() == 0;
 }
 
 void FlowWriter::stop() {
@@ -222,6 +222,9 @@ void FlowWriter::run() {
       if (queue_.empty()) break;  // counters pushed during the final drain
     }
   }
+  std::lock_guard lock(mu_);
+  writer_exited_ = true;
+  flushed_.notify_all();
 }
 
 void FlowWriter::dispatch(std::vector<Item>& items) {

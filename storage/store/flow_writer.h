@@ -120,6 +120,7 @@ class FlowWriter {
   std::uint64_t flush_requested_ = 0;
   std::uint64_t flush_done_ = 0;
   bool flush_ok_ = true;
+  bool writer_exited_ = false;  // set by the writer thread as it returns
 
   // Writer thread state (touched only by the writer thread).
   std::map<std::int64_t, std::unique_ptr<Pending>> pending_;

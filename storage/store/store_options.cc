@@ -35,6 +35,9 @@ Result<void> StoreOptions::validate() const {
   if (open_zstd_level < 1 || open_zstd_level > 19 || sealed_zstd_level < 1 || sealed_zstd_level > 19) {
     return fail(ErrorCode::kInvalidArgument, "storage zstd level: must be 1..19");
   }
+  if (query_threads < 1 || query_threads > 64) {
+    return fail(ErrorCode::kInvalidArgument, "storage query_threads: must be 1..64");
+  }
   return {};
 }
 

@@ -51,6 +51,9 @@ struct StoreOptions {
   // How far around an instant sessions_covering() looks for the session records
   // (a session is stored in the shard of its start, or of its end once closed).
   std::chrono::hours session_lookaround{24 * 7};
+  // Shards a query reads at once (1: one after another). Cold reads are I/O
+  // bound, so more threads than cores still help.
+  int query_threads = 4;
   Clock clock;  // empty: system clock
 
   Result<void> validate() const;
