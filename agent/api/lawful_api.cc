@@ -580,7 +580,10 @@ HttpResponse LawfulApi::Core::statistics(const Officer& o, const HttpRequest& re
     (k == "from_month" ? from_month : to_month) = v;
   }
   std::lock_guard lock(mu);
+  // The journal head goes out with the numbers: published, it anchors the
+  // hash chain outside the appliance (a chain alone cannot show a truncation).
   return json_response(200, {{"generated", iso(clock())},
+                             {"journal_head", {{"seq", journal->last_seq()}, {"hash", journal->head_hash()}}},
                              {"months", to_json(compute_statistics(book, from_month, to_month))}});
 }
 
