@@ -293,14 +293,15 @@ TEST_F(ApiTest, ReplayAfterRestartGivesTheSameState) {
   const std::string list_before = call(kCertA, "GET", "/v1/requests").body;
   const std::string approved_before = call(kCertA, "GET", "/v1/requests/" + approved).body;
   const std::string manifest_before = call(kCertA, "GET", "/v1/requests/" + approved + "/manifest").body;
-  const std::string stats_before = call(kCertAuditor, "GET", "/v1/statistics").body;
+  // The journal head moves (the restart journals service_started); the numbers must not.
+  const Json stats_before = json_of(call(kCertAuditor, "GET", "/v1/statistics"))["months"];
 
   open_api();  // a restart: the book is rebuilt from the journal alone
 
   EXPECT_EQ(call(kCertA, "GET", "/v1/requests").body, list_before);
   EXPECT_EQ(call(kCertA, "GET", "/v1/requests/" + approved).body, approved_before);
   EXPECT_EQ(call(kCertA, "GET", "/v1/requests/" + approved + "/manifest").body, manifest_before);
-  EXPECT_EQ(call(kCertAuditor, "GET", "/v1/statistics").body, stats_before);
+  EXPECT_EQ(json_of(call(kCertAuditor, "GET", "/v1/statistics"))["months"], stats_before);
   // The rules still hold after the restart.
   EXPECT_EQ(call(kCertC, "POST", "/v1/requests/" + pending + "/approve").status, 403);
   EXPECT_EQ(call(kCertB, "POST", "/v1/requests/" + pending + "/approve").status, 200);
