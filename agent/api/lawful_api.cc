@@ -154,14 +154,24 @@ struct LawfulApi::Core {
   TimestampNs auth_window_start = 0;
   std::size_t auth_in_window = 0;
   std::uint64_t auth_suppressed = 0;
+  bool journal_failing = false;  // the last append failed (logged once per outage)
 
   // Journals one entry and applies it to the book. Caller holds mu.
   Result<storage::JournalEntry> record_locked(std::string_view type, Json fields) {
     auto e = journal->append(clock(), type, std::move(fields));
     if (!e) {
-      // Logged once here, at the boundary that decides (the caller answers 503).
-      std::fprintf(stderr, "conntrail-agent: audit journal: %s\n", e.error().message.c_str());
+      // Logged here, at the boundary that decides (the caller answers 503) —
+      // once per outage, not once per refused request.
+      if (!journal_failing) {
+        std::fprintf(stderr, "conntrail-agent: audit journal: %s; refusing every action until it can be written\n",
+                     e.error().message.c_str());
+      }
+      journal_failing = true;
       return e;
+    }
+    if (journal_failing) {
+      std::fprintf(stderr, "conntrail-agent: audit journal writable again\n");
+      journal_failing = false;
     }
     if (auto applied = book.apply(*e); !applied) {
       std::fprintf(stderr, "conntrail-agent: audit journal entry %llu not applied: %s\n",
