@@ -1,5 +1,6 @@
 #include "agent/api/lawful_api.h"
 
+#include <fmt/format.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -7,10 +8,8 @@
 #include <chrono>
 #include <cstdio>
 #include <limits>
-#include <vector>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "agent/api/problem.h"
 #include "agent/api/result_stream.h"
@@ -33,7 +32,9 @@ std::string clip(std::string_view s, std::size_t n) { return std::string(s.subst
 
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
-HttpResponse json_response(int status, const Json& j) { return HttpResponse::json(status, dump(j)); }
+HttpResponse json_response(int status, const Json& j) {
+  return HttpResponse::json(status, dump(j));
+}
 
 bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
@@ -72,9 +73,12 @@ Result<std::uint64_t> parse_uint(std::string_view s, std::uint64_t max) {
 
 bool valid_month(std::string_view m) {
   return m.size() == 7 && m[4] == '-' && std::isdigit(static_cast<unsigned char>(m[0])) &&
-         std::isdigit(static_cast<unsigned char>(m[1])) && std::isdigit(static_cast<unsigned char>(m[2])) &&
-         std::isdigit(static_cast<unsigned char>(m[3])) && std::isdigit(static_cast<unsigned char>(m[5])) &&
-         std::isdigit(static_cast<unsigned char>(m[6])) && m.substr(5) >= "01" && m.substr(5) <= "12";
+         std::isdigit(static_cast<unsigned char>(m[1])) &&
+         std::isdigit(static_cast<unsigned char>(m[2])) &&
+         std::isdigit(static_cast<unsigned char>(m[3])) &&
+         std::isdigit(static_cast<unsigned char>(m[5])) &&
+         std::isdigit(static_cast<unsigned char>(m[6])) && m.substr(5) >= "01" &&
+         m.substr(5) <= "12";
 }
 
 std::string new_request_id() {
@@ -163,8 +167,10 @@ struct LawfulApi::Core {
       // Logged here, at the boundary that decides (the caller answers 503) —
       // once per outage, not once per refused request.
       if (!journal_failing) {
-        std::fprintf(stderr, "conntrail-agent: audit journal: %s; refusing every action until it can be written\n",
-                     e.error().message.c_str());
+        std::fprintf(
+            stderr,
+            "conntrail-agent: audit journal: %s; refusing every action until it can be written\n",
+            e.error().message.c_str());
       }
       journal_failing = true;
       return e;
@@ -192,7 +198,8 @@ struct LawfulApi::Core {
                       std::string_view action, TimestampNs now);
   HttpResponse results(const std::shared_ptr<Core>& self, const Officer& o, const HttpRequest& req,
                        std::string_view id, TimestampNs now);
-  HttpResponse manifest(const Officer& o, const HttpRequest& req, std::string_view id, TimestampNs now);
+  HttpResponse manifest(const Officer& o, const HttpRequest& req, std::string_view id,
+                        TimestampNs now);
   HttpResponse audit(const Officer& o, const HttpRequest& req);
   HttpResponse audit_verify(const Officer& o, const HttpRequest& req);
   HttpResponse statistics(const Officer& o, const HttpRequest& req);
@@ -204,8 +211,8 @@ HttpResponse journal_unavailable() {
                  "the audit journal cannot be written; nothing was changed");
 }
 HttpResponse bad_field(const FieldError& e) {
-  return problem(400, "invalid-field", "Bad Request", e.field.empty() ? e.detail : e.field + " " + e.detail,
-                 e.field);
+  return problem(400, "invalid-field", "Bad Request",
+                 e.field.empty() ? e.detail : e.field + " " + e.detail, e.field);
 }
 HttpResponse method_not_allowed(std::string_view allow) {
   HttpResponse r = problem(405, "method-not-allowed", "Method Not Allowed");
@@ -227,23 +234,22 @@ void LawfulApi::Core::journal_auth_failure(const HttpRequest& req, IdentityFailu
     return;
   }
   ++auth_in_window;
-  Json f = {{"reason", std::string(to_string(why))},
-            {"cert_sha256", clip(req.client.cert_sha256, 64)},
-            {"subject", clip(req.client.subject, 512)},
-            {"issuer", clip(req.client.issuer, 512)},
-            {"serial", clip(req.client.serial, 128)},
-            {"peer", clip(req.peer_address, 64)},
-            {"method", clip(req.method, 16)},
-            {"path", clip(req.path, 256)},
-            {"suppressed_before", auth_suppressed}};
+  Json f = {
+      {"reason", std::string(to_string(why))},    {"cert_sha256", clip(req.client.cert_sha256, 64)},
+      {"subject", clip(req.client.subject, 512)}, {"issuer", clip(req.client.issuer, 512)},
+      {"serial", clip(req.client.serial, 128)},   {"peer", clip(req.peer_address, 64)},
+      {"method", clip(req.method, 16)},           {"path", clip(req.path, 256)},
+      {"suppressed_before", auth_suppressed}};
   if (record_locked(journal_type::kAuthFailure, std::move(f))) auth_suppressed = 0;
 }
 
 HttpResponse LawfulApi::Core::forbid(const Officer& officer, const HttpRequest& req,
                                      std::string_view why) {
   std::lock_guard lock(mu);
-  Json f = {{"officer", officer.id},       {"agency", officer.agency},
-            {"method", clip(req.method, 16)}, {"path", clip(req.path, 256)},
+  Json f = {{"officer", officer.id},
+            {"agency", officer.agency},
+            {"method", clip(req.method, 16)},
+            {"path", clip(req.path, 256)},
             {"reason", std::string(why)}};
   if (!record_locked(journal_type::kAuthzFailure, std::move(f))) return journal_unavailable();
   return problem(403, "forbidden", "Forbidden", why);
@@ -252,13 +258,19 @@ HttpResponse LawfulApi::Core::forbid(const Officer& officer, const HttpRequest& 
 HttpResponse LawfulApi::Core::from_error(const Officer& officer, const HttpRequest& req,
                                          const Error& err) {
   switch (err.code) {
-    case ErrorCode::kPermission: return forbid(officer, req, err.message);
-    case ErrorCode::kNotFound: return problem(404, "not-found", "Not Found", err.message);
-    case ErrorCode::kUnsupported: return problem(409, "state-conflict", "Conflict", err.message);
-    case ErrorCode::kInvalidArgument: return problem(400, "invalid-request", "Bad Request", err.message);
+    case ErrorCode::kPermission:
+      return forbid(officer, req, err.message);
+    case ErrorCode::kNotFound:
+      return problem(404, "not-found", "Not Found", err.message);
+    case ErrorCode::kUnsupported:
+      return problem(409, "state-conflict", "Conflict", err.message);
+    case ErrorCode::kInvalidArgument:
+      return problem(400, "invalid-request", "Bad Request", err.message);
     case ErrorCode::kIo:
-    case ErrorCode::kNoSpace: return journal_unavailable();
-    default: return problem(500, "internal", "Internal Server Error");
+    case ErrorCode::kNoSpace:
+      return journal_unavailable();
+    default:
+      return problem(500, "internal", "Internal Server Error");
   }
 }
 
@@ -337,7 +349,8 @@ HttpResponse LawfulApi::Core::create(const Officer& o, const HttpRequest& req, T
     return from_error(o, req, fields.error());
   }
   const std::string id = (*fields)["id"].get<std::string>();
-  if (!record_locked(journal_type::kRequestCreated, std::move(*fields))) return journal_unavailable();
+  if (!record_locked(journal_type::kRequestCreated, std::move(*fields)))
+    return journal_unavailable();
   HttpResponse r = json_response(201, book.find(id)->to_json(now));
   r.headers.emplace_back("location", "/v1/requests/" + id);
   return r;
@@ -383,10 +396,8 @@ HttpResponse LawfulApi::Core::list(const Officer& o, const HttpRequest& req, Tim
   for (std::uint64_t i = first; i < rows.size() && i < first + per_page; ++i) {
     items.push_back(rows[i]->to_json(now));
   }
-  return json_response(200, {{"requests", items},
-                             {"page", page},
-                             {"per_page", per_page},
-                             {"total", rows.size()}});
+  return json_response(
+      200, {{"requests", items}, {"page", page}, {"per_page", per_page}, {"total", rows.size()}});
 }
 
 HttpResponse LawfulApi::Core::get(const Officer& o, const HttpRequest& req, std::string_view id,
@@ -402,8 +413,9 @@ HttpResponse LawfulApi::Core::get(const Officer& o, const HttpRequest& req, std:
 
 HttpResponse LawfulApi::Core::decide(const Officer& o, const HttpRequest& req, std::string_view id,
                                      std::string_view action, TimestampNs now) {
-  auto body = small_body(req.body, action == "reject" ? std::initializer_list<std::string_view>{"reason"}
-                                                      : std::initializer_list<std::string_view>{});
+  auto body =
+      small_body(req.body, action == "reject" ? std::initializer_list<std::string_view>{"reason"}
+                                              : std::initializer_list<std::string_view>{});
   if (!body) return bad_field(body.error());
   std::unique_lock lock(mu);
   Result<Json> fields = action == "approve" ? book.approve_event(id, o, now)
@@ -422,7 +434,8 @@ HttpResponse LawfulApi::Core::decide(const Officer& o, const HttpRequest& req, s
 }
 
 HttpResponse LawfulApi::Core::results(const std::shared_ptr<Core>& self, const Officer& o,
-                                      const HttpRequest& req, std::string_view id, TimestampNs now) {
+                                      const HttpRequest& req, std::string_view id,
+                                      TimestampNs now) {
   auto q = parse_query_string(req.query);
   if (!q) return problem(400, "invalid-query", "Bad Request", q.error().message);
   TimeFormat time_format = TimeFormat::kEpoch;
@@ -497,8 +510,8 @@ HttpResponse LawfulApi::Core::results(const std::shared_ptr<Core>& self, const O
   return resp;
 }
 
-HttpResponse LawfulApi::Core::manifest(const Officer& o, const HttpRequest& req, std::string_view id,
-                                       TimestampNs now) {
+HttpResponse LawfulApi::Core::manifest(const Officer& o, const HttpRequest& req,
+                                       std::string_view id, TimestampNs now) {
   std::unique_lock lock(mu);
   auto r = book.check_view(id, o);
   if (r && !(*r)->involves(o.id)) {
@@ -509,15 +522,17 @@ HttpResponse LawfulApi::Core::manifest(const Officer& o, const HttpRequest& req,
     return from_error(o, req, r.error());
   }
   const LawfulRequest& lr = **r;
-  Json j = {{"request_id", lr.id}, {"state", to_string(lr.state(now))}, {"deliveries", lr.deliveries.size()}};
+  Json j = {{"request_id", lr.id},
+            {"state", to_string(lr.state(now))},
+            {"deliveries", lr.deliveries.size()}};
   if (lr.deliveries.empty()) {
     j["last_delivery"] = nullptr;
   } else {
     const Delivery& d = lr.deliveries.back();
-    j["last_delivery"] = {{"officer", d.officer}, {"time", iso(d.time)},  {"format", d.format},
-                          {"records", d.records}, {"bytes", d.bytes},     {"sha256", d.sha256},
-                          {"finished", d.finished}, {"complete", d.complete},
-                          {"completeness", d.completeness}};
+    j["last_delivery"] = {
+        {"officer", d.officer},   {"time", iso(d.time)},    {"format", d.format},
+        {"records", d.records},   {"bytes", d.bytes},       {"sha256", d.sha256},
+        {"finished", d.finished}, {"complete", d.complete}, {"completeness", d.completeness}};
   }
   return json_response(200, j);
 }
@@ -563,7 +578,8 @@ HttpResponse LawfulApi::Core::audit(const Officer& o, const HttpRequest& req) {
     if (e.time >= from && e.time < to) entries.push_back(entry_json(e));
     return true;
   });
-  if (!scanned) return problem(500, "journal-unreadable", "Internal Server Error", scanned.error().message);
+  if (!scanned)
+    return problem(500, "journal-unreadable", "Internal Server Error", scanned.error().message);
   return json_response(200, {{"entries", entries},
                              {"next_after_seq", more ? Json(last_examined) : Json(nullptr)},
                              {"head_seq", journal->last_seq()},
@@ -592,18 +608,21 @@ HttpResponse LawfulApi::Core::statistics(const Officer& o, const HttpRequest& re
   std::lock_guard lock(mu);
   // The journal head goes out with the numbers: published, it anchors the
   // hash chain outside the appliance (a chain alone cannot show a truncation).
-  return json_response(200, {{"generated", iso(clock())},
-                             {"journal_head", {{"seq", journal->last_seq()}, {"hash", journal->head_hash()}}},
-                             {"months", to_json(compute_statistics(book, from_month, to_month))}});
+  return json_response(
+      200, {{"generated", iso(clock())},
+            {"journal_head", {{"seq", journal->last_seq()}, {"hash", journal->head_hash()}}},
+            {"months", to_json(compute_statistics(book, from_month, to_month))}});
 }
 
-Result<std::unique_ptr<LawfulApi>> LawfulApi::open(const LawfulApiOptions& options, FlowQueryFn query,
-                                                   Clock clock) {
+Result<std::unique_ptr<LawfulApi>> LawfulApi::open(const LawfulApiOptions& options,
+                                                   FlowQueryFn query, Clock clock) {
   if (options.approvals_required < 1) {
     return fail(ErrorCode::kInvalidArgument, "approvals_required must be at least 1");
   }
-  if (options.journal_path.empty()) return fail(ErrorCode::kInvalidArgument, "journal path not set");
-  if (options.officers_path.empty()) return fail(ErrorCode::kInvalidArgument, "officers file not set");
+  if (options.journal_path.empty())
+    return fail(ErrorCode::kInvalidArgument, "journal path not set");
+  if (options.officers_path.empty())
+    return fail(ErrorCode::kInvalidArgument, "officers file not set");
   if (!query) return fail(ErrorCode::kInvalidArgument, "no query function");
   if (options.max_page_size == 0 || options.default_page_size == 0 ||
       options.default_page_size > options.max_page_size) {

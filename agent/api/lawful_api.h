@@ -56,8 +56,8 @@ using Clock = std::function<TimestampNs()>;
 TimestampNs system_clock_now();
 
 struct LawfulApiOptions {
-  std::string journal_path;   // the audit journal (storage::journal_path_for_data_dir)
-  std::string officers_path;  // the officers file (OfficerDirectory)
+  std::string journal_path;         // the audit journal (storage::journal_path_for_data_dir)
+  std::string officers_path;        // the officers file (OfficerDirectory)
   unsigned approvals_required = 1;  // approvers besides the requester; never below 1
   TimestampNs request_ttl = 30 * kNsPerDay;  // requests expire this long after creation
   RequestLimits limits;

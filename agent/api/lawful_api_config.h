@@ -22,9 +22,8 @@
 // The journal lives in the data directory (storage::journal_path_for_data_dir).
 #pragma once
 
-#include <string>
-
 #include <boost/program_options/options_description.hpp>
+#include <string>
 
 #include "agent/api/lawful_api.h"
 #include "core/result.h"

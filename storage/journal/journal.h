@@ -33,11 +33,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/handle.h"
 #include "core/result.h"
@@ -69,12 +68,12 @@ struct JournalOptions {
 };
 
 enum class JournalProblemKind {
-  kMalformed,    // not a journal line (bad JSON, missing or ill-typed member)
-  kTooLong,      // a line longer than max_line_bytes
-  kChanged,      // the entry's content no longer matches a hash
-  kRemoved,      // one or more sequence numbers are absent
-  kReordered,    // an entry appears after one with a higher sequence number
-  kDuplicate,    // a sequence number appears twice
+  kMalformed,  // not a journal line (bad JSON, missing or ill-typed member)
+  kTooLong,    // a line longer than max_line_bytes
+  kChanged,    // the entry's content no longer matches a hash
+  kRemoved,    // one or more sequence numbers are absent
+  kReordered,  // an entry appears after one with a higher sequence number
+  kDuplicate,  // a sequence number appears twice
 };
 
 std::string_view to_string(JournalProblemKind kind) noexcept;
@@ -88,11 +87,11 @@ struct JournalProblem {
 };
 
 struct JournalVerifyReport {
-  std::uint64_t lines = 0;         // complete lines read
-  std::uint64_t entries = 0;       // lines that parsed as entries
-  std::uint64_t last_seq = 0;      // highest sequence number seen
-  std::string head_hash;           // hash of the last entry (genesis when empty)
-  std::uint64_t torn_tail_bytes = 0;  // bytes after the last newline (an unacknowledged append)
+  std::uint64_t lines = 0;               // complete lines read
+  std::uint64_t entries = 0;             // lines that parsed as entries
+  std::uint64_t last_seq = 0;            // highest sequence number seen
+  std::string head_hash;                 // hash of the last entry (genesis when empty)
+  std::uint64_t torn_tail_bytes = 0;     // bytes after the last newline (an unacknowledged append)
   std::vector<JournalProblem> problems;  // ordered by line; capped
   std::uint64_t problems_omitted = 0;    // problems beyond the cap
   bool ok() const noexcept { return problems.empty() && problems_omitted == 0; }
@@ -113,7 +112,8 @@ class Journal {
   // Opens or creates (mode 0600) the journal. Fails with kCorrupt (message
   // naming the first problem) when the chain does not verify, kIo when the
   // file cannot be read or written.
-  static Result<std::unique_ptr<Journal>> open(const std::string& path, JournalOptions options = {});
+  static Result<std::unique_ptr<Journal>> open(const std::string& path,
+                                               JournalOptions options = {});
 
   // Appends one entry and returns it as written. `fields` must be a JSON
   // object. kLimit when the line would exceed max_line_bytes; kIo/kNoSpace
@@ -138,9 +138,9 @@ class Journal {
 
   std::string path_;
   JournalOptions options_;
-  UniqueFd fd_;                           // O_WRONLY|O_APPEND
-  std::vector<std::uint64_t> offsets_;    // file offset of entry seq at [seq - 1]
-  std::uint64_t size_ = 0;                // bytes of complete lines
+  UniqueFd fd_;                         // O_WRONLY|O_APPEND
+  std::vector<std::uint64_t> offsets_;  // file offset of entry seq at [seq - 1]
+  std::uint64_t size_ = 0;              // bytes of complete lines
   std::uint64_t last_seq_ = 0;
   std::string head_hash_{kGenesisHash};
   std::uint64_t torn_bytes_ = 0;

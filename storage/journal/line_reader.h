@@ -20,7 +20,7 @@ class LineReader {
   enum class Kind { kLine, kTooLong, kTail, kEof };
   struct Item {
     Kind kind = Kind::kEof;
-    std::string_view text;    // kLine: the line without '\n'; valid until next()
+    std::string_view text;     // kLine: the line without '\n'; valid until next()
     std::uint64_t offset = 0;  // file offset of the line's first byte
     std::uint64_t length = 0;  // bytes including the '\n' (kTail: bytes to EOF)
   };

@@ -1,9 +1,9 @@
 #include "storage/journal/sha256.h"
 
+#include <openssl/evp.h>
+
 #include <cstdio>
 #include <cstdlib>
-
-#include <openssl/evp.h>
 
 #include "core/handle.h"
 

@@ -8,10 +8,9 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
-
-#include <memory>
 
 // OpenSSL's EVP_MD_CTX, declared here so that only sha256.cc includes <openssl/evp.h>.
 struct evp_md_ctx_st;

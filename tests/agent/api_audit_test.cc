@@ -95,9 +95,12 @@ TEST_F(TamperTest, ChangedEntryIsNamed) {
   EXPECT_EQ(v["problems"][0]["line"], 2);
   // The service refuses to start on a journal that does not verify.
   api_.reset();
-  auto reopened = LawfulApi::open(options(), [](const QuerySpec&, const FlowRowFn&) -> Result<QueryCompleteness> {
-    return QueryCompleteness{};
-  }, [this] { return now_; });
+  auto reopened = LawfulApi::open(
+      options(),
+      [](const QuerySpec&, const FlowRowFn&) -> Result<QueryCompleteness> {
+        return QueryCompleteness{};
+      },
+      [this] { return now_; });
   ASSERT_FALSE(reopened);
   EXPECT_EQ(reopened.error().code, ErrorCode::kCorrupt);
   EXPECT_NE(reopened.error().message.find("seq 2"), std::string::npos) << reopened.error().message;
@@ -129,10 +132,13 @@ TEST_F(TamperTest, ReorderedEntriesAreNamed) {
 TEST_F(ApiTest, StatisticsCountPerMonthAndAgencyWithoutPersonalData) {
   // October: one request rejected. November: approved+answered, approved+answered empty, pending.
   now_ = *parse_time("2026-10-15T00:00:00Z");
-  auto r = call(kCertA, "POST", "/v1/requests",
-                request_body(R"([{"ip":"192.0.2.10"}])", "2026-10-05T00:00:00Z", "2026-10-06T00:00:00Z"));
+  auto r = call(
+      kCertA, "POST", "/v1/requests",
+      request_body(R"([{"ip":"192.0.2.10"}])", "2026-10-05T00:00:00Z", "2026-10-06T00:00:00Z"));
   ASSERT_EQ(r.status, 201);
-  ASSERT_EQ(call(kCertB, "POST", "/v1/requests/" + json_of(r)["id"].get<std::string>() + "/reject").status, 200);
+  ASSERT_EQ(call(kCertB, "POST", "/v1/requests/" + json_of(r)["id"].get<std::string>() + "/reject")
+                .status,
+            200);
 
   now_ = *parse_time("2026-11-20T00:00:00Z");
   const std::string answered = create_approved();  // from Nov 1: 19 days old
@@ -144,8 +150,9 @@ TEST_F(ApiTest, StatisticsCountPerMonthAndAgencyWithoutPersonalData) {
   s = call(kCertB, "GET", "/v1/requests/" + empty + "/results");
   drain(s);
   s = {};
-  auto p = call(kCertX, "POST", "/v1/requests",
-                request_body(R"([{"ip":"192.0.2.10"}])", "2026-11-17T00:00:00Z", "2026-11-18T00:00:00Z"));
+  auto p = call(
+      kCertX, "POST", "/v1/requests",
+      request_body(R"([{"ip":"192.0.2.10"}])", "2026-11-17T00:00:00Z", "2026-11-18T00:00:00Z"));
   ASSERT_EQ(p.status, 201);
 
   auto resp = call(kCertAuditor, "GET", "/v1/statistics");

@@ -1,10 +1,10 @@
 // The [lawful] config section: parsed by Boost.Program_options, validated with the key named.
-#include "agent/api/lawful_api_config.h"
-
 #include <gtest/gtest.h>
 
 #include <boost/program_options.hpp>
 #include <sstream>
+
+#include "agent/api/lawful_api_config.h"
 
 namespace conntrail::agent {
 namespace {

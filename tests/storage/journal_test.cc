@@ -135,8 +135,11 @@ TEST_F(JournalTest, DetectsChangedAndRehashedEntryByTheNextLink) {
   // A forger edits entry 2 and recomputes its own hash; entry 3 still names the old one.
   auto e = parse_journal_line(ls[1]);
   ASSERT_TRUE(e);
-  nlohmann::json body = {{"fields", {{"n", 42}}}, {"prev", e->prev}, {"seq", 2},
-                         {"time", format_rfc3339(e->time, TimePrecision::kNano)}, {"type", e->type}};
+  nlohmann::json body = {{"fields", {{"n", 42}}},
+                         {"prev", e->prev},
+                         {"seq", 2},
+                         {"time", format_rfc3339(e->time, TimePrecision::kNano)},
+                         {"type", e->type}};
   std::string b = body.dump();
   const std::string h = sha256_hex(b);
   b.pop_back();
@@ -208,7 +211,8 @@ TEST_F(JournalTest, DetectsDuplicatedEntry) {
   auto r = verify();
   ASSERT_FALSE(r.ok());
   bool dup = false;
-  for (const auto& p : r.problems) dup = dup || (p.kind == JournalProblemKind::kDuplicate && p.seq == 2);
+  for (const auto& p : r.problems)
+    dup = dup || (p.kind == JournalProblemKind::kDuplicate && p.seq == 2);
   EXPECT_TRUE(dup) << describe(r);
 }
 
@@ -278,8 +282,11 @@ TEST_F(JournalTest, InvalidUtf8IsRecordedNotThrown) {
 }
 
 TEST(JournalLineTest, SurvivesMutatedLines) {
-  nlohmann::json body = {{"fields", {{"id", "r-1"}, {"n", 1}}}, {"prev", std::string(kGenesisHash)},
-                         {"seq", 1}, {"time", "2026-11-20T00:00:00.000000000Z"}, {"type", "t"}};
+  nlohmann::json body = {{"fields", {{"id", "r-1"}, {"n", 1}}},
+                         {"prev", std::string(kGenesisHash)},
+                         {"seq", 1},
+                         {"time", "2026-11-20T00:00:00.000000000Z"},
+                         {"type", "t"}};
   std::string b = body.dump();
   const std::string h = sha256_hex(b);
   b.pop_back();
