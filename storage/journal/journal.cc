@@ -156,7 +156,7 @@ Result<JournalEntry> parse_journal_line(std::string_view line) {
 }
 
 Result<JournalVerifyReport> verify_journal(const std::string& path, std::size_t max_line_bytes,
-                                           std::size_t max_problems) {
+                                           std::size_t max_problems, std::uint64_t max_bytes) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     return fail(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, errno_text("open", path));
@@ -165,7 +165,7 @@ Result<JournalVerifyReport> verify_journal(const std::string& path, std::size_t 
   r.head_hash = std::string(kGenesisHash);
   // Per line: its seq (0 when unparseable). The only O(entries) memory.
   std::vector<std::uint64_t> seqs;
-  LineReader reader(fd.get(), 0, max_line_bytes);
+  LineReader reader(fd.get(), 0, max_line_bytes, max_bytes);
   bool have_prev = false;      // the previous line parsed
   std::uint64_t prev_seq = 0;  // seq of the previous parsed line
   std::string prev_hash;       // stored hash of the previous parsed line
@@ -336,6 +336,7 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, JournalO
                                                    report->problems.front().detail));
     }
     LineReader reader(rd.get(), 0, options.max_line_bytes);
+    std::uint64_t entries = 0;
     for (;;) {
       auto item = reader.next();
       if (!item) return std::unexpected(item.error());
@@ -344,7 +345,8 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, JournalO
         torn = item->length;
         break;
       }
-      offsets.push_back(item->offset);
+      if (entries % kIndexStride == 0) offsets.push_back(item->offset);
+      ++entries;
       size = item->offset + item->length;
     }
     last_seq = report->last_seq;
@@ -406,7 +408,7 @@ Result<JournalEntry> Journal::append(TimestampNs time, std::string_view type,
     return fail(err == ENOSPC ? ErrorCode::kNoSpace : ErrorCode::kIo,
                 fmt::format("append to audit journal {}: {}", path_, std::strerror(err)));
   }
-  offsets_.push_back(size_);
+  if ((e.seq - 1) % kIndexStride == 0) offsets_.push_back(size_);
   size_ += line.size();
   last_seq_ = e.seq;
   head_hash_ = e.hash;
@@ -418,7 +420,16 @@ Result<void> Journal::scan(std::uint64_t after_seq,
   if (after_seq >= last_seq_) return {};
   UniqueFd rd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
   if (!rd.valid()) return fail(ErrorCode::kIo, errno_text("open", path_));
-  LineReader reader(rd.get(), offsets_[after_seq], options_.max_line_bytes);
+  const std::uint64_t block = after_seq / kIndexStride;
+  LineReader reader(rd.get(), offsets_[block], options_.max_line_bytes, size_);
+  // Skip, unparsed, the entries of the block that precede the cursor.
+  for (std::uint64_t skip = after_seq - block * kIndexStride; skip > 0; --skip) {
+    auto item = reader.next();
+    if (!item) return std::unexpected(item.error());
+    if (item->kind != LineReader::Kind::kLine) {
+      return fail(ErrorCode::kCorrupt, fmt::format("audit journal {}: unreadable line", path_));
+    }
+  }
   for (std::uint64_t seq = after_seq + 1; seq <= last_seq_; ++seq) {
     auto item = reader.next();
     if (!item) return std::unexpected(item.error());

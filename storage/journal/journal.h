@@ -100,9 +100,12 @@ struct JournalVerifyReport {
 // Reads the file at path and reports every change, removal and reordering it
 // can prove, precisely (which line, which sequence number). Memory: 8 bytes
 // per entry plus one line. Errors only when the file cannot be read.
+// `max_bytes` limits the check to the file's first bytes (the size a live
+// journal had when the check began).
 Result<JournalVerifyReport> verify_journal(const std::string& path,
                                            std::size_t max_line_bytes = kDefaultMaxJournalLine,
-                                           std::size_t max_problems = 1000);
+                                           std::size_t max_problems = 1000,
+                                           std::uint64_t max_bytes = UINT64_MAX);
 
 // One human-readable paragraph per problem, for the CLI and logs.
 std::string describe(const JournalVerifyReport& report);
@@ -129,6 +132,8 @@ class Journal {
   std::uint64_t last_seq() const noexcept { return last_seq_; }
   const std::string& head_hash() const noexcept { return head_hash_; }
   const std::string& path() const noexcept { return path_; }
+  // Bytes of complete, acknowledged entries.
+  std::uint64_t size_bytes() const noexcept { return size_; }
   // Bytes of a torn last line dropped by open() (0 normally).
   std::uint64_t recovered_torn_bytes() const noexcept { return torn_bytes_; }
 
@@ -139,7 +144,10 @@ class Journal {
   std::string path_;
   JournalOptions options_;
   UniqueFd fd_;                         // O_WRONLY|O_APPEND
-  std::vector<std::uint64_t> offsets_;  // file offset of entry seq at [seq - 1]
+  // A sparse index: offsets_[k] is the file offset of entry seq k*kIndexStride+1,
+  // so a long-lived journal costs 8 bytes per 64 entries of memory.
+  static constexpr std::uint64_t kIndexStride = 64;
+  std::vector<std::uint64_t> offsets_;
   std::uint64_t size_ = 0;              // bytes of complete lines
   std::uint64_t last_seq_ = 0;
   std::string head_hash_{kGenesisHash};
