@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "agent/api/deferred_body.h"
 #include "agent/api/problem.h"
 #include "agent/api/result_stream.h"
 #include "agent/version.h"
@@ -159,6 +160,7 @@ struct LawfulApi::Core {
   std::size_t auth_in_window = 0;
   std::uint64_t auth_suppressed = 0;
   bool journal_failing = false;  // the last append failed (logged once per outage)
+  bool verify_running = false;   // one /v1/audit/verify at a time
 
   // Journals one entry and applies it to the book. Caller holds mu.
   Result<storage::JournalEntry> record_locked(std::string_view type, Json fields) {
@@ -201,7 +203,8 @@ struct LawfulApi::Core {
   HttpResponse manifest(const Officer& o, const HttpRequest& req, std::string_view id,
                         TimestampNs now);
   HttpResponse audit(const Officer& o, const HttpRequest& req);
-  HttpResponse audit_verify(const Officer& o, const HttpRequest& req);
+  HttpResponse audit_verify(const std::shared_ptr<Core>& self, const Officer& o,
+                            const HttpRequest& req);
   HttpResponse statistics(const Officer& o, const HttpRequest& req);
 };
 
@@ -321,7 +324,7 @@ HttpResponse LawfulApi::Core::dispatch(const std::shared_ptr<Core>& self, const 
     }
     if (seg.size() == 3 && seg[2] == "verify") {
       if (m != "GET") return method_not_allowed("GET");
-      return audit_verify(o, req);
+      return audit_verify(self, o, req);
     }
     return not_found();
   }
@@ -586,13 +589,48 @@ HttpResponse LawfulApi::Core::audit(const Officer& o, const HttpRequest& req) {
                              {"head_hash", journal->head_hash()}});
 }
 
-HttpResponse LawfulApi::Core::audit_verify(const Officer& o, const HttpRequest& req) {
+HttpResponse LawfulApi::Core::audit_verify(const std::shared_ptr<Core>& self, const Officer& o,
+                                           const HttpRequest& req) {
   if (!o.has(Role::kAuditor)) return forbid(o, req, "auditor role needed");
   if (!req.query.empty()) return bad_field({"query", "no query parameters accepted"});
-  std::lock_guard lock(mu);  // a consistent view: no append while reading
-  auto r = storage::verify_journal(journal->path(), options.journal.max_line_bytes);
-  if (!r) return problem(500, "journal-unreadable", "Internal Server Error", r.error().message);
-  return json_response(200, report_json(*r));
+  std::unique_lock lock(mu);
+  if (verify_running) {
+    HttpResponse busy = problem(503, "busy", "Service Unavailable",
+                                "a verification is already running; retry shortly");
+    busy.headers.emplace_back("retry-after", "5");
+    return busy;
+  }
+  verify_running = true;
+  // Verify the acknowledged bytes on a worker thread, without the lock:
+  // appends go on meanwhile, and a journal of millions of entries does not
+  // stall the event loop.
+  const std::string path = journal->path();
+  const std::uint64_t size = journal->size_bytes();
+  const std::size_t max_line = options.journal.max_line_bytes;
+  lock.unlock();
+  HttpResponse r;
+  r.status = 200;
+  r.headers.emplace_back("content-type", "application/json");
+  r.headers.emplace_back("cache-control", "no-store");
+  // The slot is released when the body is dropped, whether or not it ever ran.
+  struct Slot {
+    explicit Slot(std::shared_ptr<Core> c) : core(std::move(c)) {}
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+    ~Slot() {
+      std::lock_guard done(core->mu);
+      core->verify_running = false;
+    }
+    std::shared_ptr<Core> core;
+  };
+  auto slot = std::make_shared<Slot>(self);
+  r.stream = std::make_unique<DeferredBody>(
+      [slot, path, size, max_line](const std::atomic<bool>& cancelled) {
+        auto report = storage::verify_journal(path, max_line, 1000, size, &cancelled);
+        if (!report) return dump({{"ok", false}, {"error", report.error().message}});
+        return dump(report_json(*report));
+      });
+  return r;
 }
 
 HttpResponse LawfulApi::Core::statistics(const Officer& o, const HttpRequest& req) {

@@ -156,7 +156,8 @@ Result<JournalEntry> parse_journal_line(std::string_view line) {
 }
 
 Result<JournalVerifyReport> verify_journal(const std::string& path, std::size_t max_line_bytes,
-                                           std::size_t max_problems, std::uint64_t max_bytes) {
+                                           std::size_t max_problems, std::uint64_t max_bytes,
+                                           const std::atomic<bool>* cancel) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     return fail(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, errno_text("open", path));
@@ -179,6 +180,9 @@ Result<JournalVerifyReport> verify_journal(const std::string& path, std::size_t 
     }
     ++r.lines;
     const std::uint64_t line_no = r.lines;
+    if (cancel != nullptr && (line_no & 1023) == 0 && cancel->load(std::memory_order_relaxed)) {
+      return fail(ErrorCode::kLimit, "verification cancelled");
+    }
     if (item->kind == LineReader::Kind::kTooLong) {
       add_problem(r, max_problems,
                   {JournalProblemKind::kTooLong, line_no, 0, 1,

@@ -29,6 +29,7 @@
 // Not thread-safe: the owner serialises calls (the lawful API holds a mutex).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -101,11 +102,13 @@ struct JournalVerifyReport {
 // can prove, precisely (which line, which sequence number). Memory: 8 bytes
 // per entry plus one line. Errors only when the file cannot be read.
 // `max_bytes` limits the check to the file's first bytes (the size a live
-// journal had when the check began).
+// journal had when the check began). When `cancel` becomes true the check
+// stops early with kLimit (a caller that no longer wants the answer).
 Result<JournalVerifyReport> verify_journal(const std::string& path,
                                            std::size_t max_line_bytes = kDefaultMaxJournalLine,
                                            std::size_t max_problems = 1000,
-                                           std::uint64_t max_bytes = UINT64_MAX);
+                                           std::uint64_t max_bytes = UINT64_MAX,
+                                           const std::atomic<bool>* cancel = nullptr);
 
 // One human-readable paragraph per problem, for the CLI and logs.
 std::string describe(const JournalVerifyReport& report);
@@ -143,12 +146,12 @@ class Journal {
 
   std::string path_;
   JournalOptions options_;
-  UniqueFd fd_;                         // O_WRONLY|O_APPEND
+  UniqueFd fd_;  // O_WRONLY|O_APPEND
   // A sparse index: offsets_[k] is the file offset of entry seq k*kIndexStride+1,
   // so a long-lived journal costs 8 bytes per 64 entries of memory.
   static constexpr std::uint64_t kIndexStride = 64;
   std::vector<std::uint64_t> offsets_;
-  std::uint64_t size_ = 0;              // bytes of complete lines
+  std::uint64_t size_ = 0;  // bytes of complete lines
   std::uint64_t last_seq_ = 0;
   std::string head_hash_{kGenesisHash};
   std::uint64_t torn_bytes_ = 0;

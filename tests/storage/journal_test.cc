@@ -121,8 +121,8 @@ TEST_F(JournalTest, ScanFindsEveryCursorAcrossIndexBlocks) {
       for (int i = 151; i <= 200; ++i) ASSERT_TRUE((*j)->append(i, "test", {{"n", i}}));
     }
     const std::uint64_t last = (*j)->last_seq();
-    for (std::uint64_t after : std::vector<std::uint64_t>{0, 1, 63, 64, 65, 127, 128, 149, 150,
-                                                          last - 1, last}) {
+    for (std::uint64_t after :
+         std::vector<std::uint64_t>{0, 1, 63, 64, 65, 127, 128, 149, 150, last - 1, last}) {
       std::vector<std::uint64_t> seen;
       ASSERT_TRUE((*j)->scan(after, [&](const JournalEntry& e) {
         seen.push_back(e.seq);
