@@ -66,7 +66,7 @@ struct LawfulApiOptions {
   std::size_t result_buffer_bytes = 1 << 20;  // per result stream
   std::size_t max_result_streams = 4;         // concurrent result streams (503 beyond)
   std::size_t auth_failures_per_minute = 60;  // journaled; the rest are counted
-  std::size_t audit_scan_budget = 100'000;    // entries examined per /v1/audit page
+  std::size_t audit_scan_budget = 10'000;  // entries examined per /v1/audit page (event-loop time)
   storage::JournalOptions journal;
 };
 
