@@ -484,6 +484,8 @@ HttpResponse LawfulApi::Core::results(const std::shared_ptr<Core>& self, const O
   spec.selectors = (*r)->body.selectors;
   spec.from = (*r)->body.from;
   spec.to = (*r)->body.to;
+  // The stream's on_done takes mu: never build or drop a stream while holding it.
+  lock.unlock();
   auto on_done = [self, id = std::string(id), officer = o.id, agency = o.agency,
                   fmt_name](const DeliverySummary& s) {
     std::lock_guard done_lock(self->mu);

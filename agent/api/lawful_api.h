@@ -29,7 +29,10 @@
 //    no detail, and the attempt is journaled (rate-limited, with a count of
 //    the entries suppressed).
 //  - handle() never throws and never blocks on a query: results stream from
-//    a worker thread (ResultStream) with bounded memory.
+//    a worker thread (ResultStream) with bounded memory, and the journal
+//    check of /v1/audit/verify runs on one too (DeferredBody). What runs on
+//    the caller's thread is bounded: one journal append (fdatasync), or one
+//    /v1/audit page (at most audit_scan_budget entries read).
 //  - Thread-safe: handle(), reload_officers() and record_deletion() may be
 //    called from any thread; one mutex serialises the journal and the book.
 #pragma once
