@@ -104,6 +104,8 @@ Result<TimestampNs> parse_time(std::string_view text) {
       minute > 59 || second > 60) {
     return bad();
   }
+  // int64 nanoseconds span 1677-09-21..2262-04-11; outside, the product below overflows (UB).
+  if (year < 1678 || year > 2261) return bad();
   std::size_t pos = 19;
   std::int64_t nanos = 0;
   if (pos < text.size() && text[pos] == '.') {

@@ -63,12 +63,13 @@ struct QueryCompleteness {
 };
 
 using FlowRowFn = std::function<bool(const FlowRecord&)>;
-using FlowQueryFn = std::function<Result<QueryCompleteness>(const QuerySpec&, const FlowRowFn& on_row)>;
+using FlowQueryFn =
+    std::function<Result<QueryCompleteness>(const QuerySpec&, const FlowRowFn& on_row)>;
 
 // What the storage manifest reports when it deletes data (retention or an
 // operator's purge); the API journals it (LawfulApi::record_deletion).
 struct DataDeletion {
-  std::string what;    // e.g. the shard file name
+  std::string what;  // e.g. the shard file name
   TimestampNs from = 0;
   TimestampNs to = 0;  // the time range the deleted data covered
   std::uint64_t records = 0;

@@ -1,5 +1,6 @@
 #include "agent/api/lawful_api.h"
 
+#include <fmt/format.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -7,11 +8,10 @@
 #include <chrono>
 #include <cstdio>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <vector>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
+#include "agent/api/deferred_body.h"
 #include "agent/api/problem.h"
 #include "agent/api/result_stream.h"
 #include "agent/version.h"
@@ -33,7 +33,9 @@ std::string clip(std::string_view s, std::size_t n) { return std::string(s.subst
 
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
-HttpResponse json_response(int status, const Json& j) { return HttpResponse::json(status, dump(j)); }
+HttpResponse json_response(int status, const Json& j) {
+  return HttpResponse::json(status, dump(j));
+}
 
 bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
@@ -72,9 +74,12 @@ Result<std::uint64_t> parse_uint(std::string_view s, std::uint64_t max) {
 
 bool valid_month(std::string_view m) {
   return m.size() == 7 && m[4] == '-' && std::isdigit(static_cast<unsigned char>(m[0])) &&
-         std::isdigit(static_cast<unsigned char>(m[1])) && std::isdigit(static_cast<unsigned char>(m[2])) &&
-         std::isdigit(static_cast<unsigned char>(m[3])) && std::isdigit(static_cast<unsigned char>(m[5])) &&
-         std::isdigit(static_cast<unsigned char>(m[6])) && m.substr(5) >= "01" && m.substr(5) <= "12";
+         std::isdigit(static_cast<unsigned char>(m[1])) &&
+         std::isdigit(static_cast<unsigned char>(m[2])) &&
+         std::isdigit(static_cast<unsigned char>(m[3])) &&
+         std::isdigit(static_cast<unsigned char>(m[5])) &&
+         std::isdigit(static_cast<unsigned char>(m[6])) && m.substr(5) >= "01" &&
+         m.substr(5) <= "12";
 }
 
 std::string new_request_id() {
@@ -154,14 +159,27 @@ struct LawfulApi::Core {
   TimestampNs auth_window_start = 0;
   std::size_t auth_in_window = 0;
   std::uint64_t auth_suppressed = 0;
+  bool journal_failing = false;  // the last append failed (logged once per outage)
+  bool verify_running = false;   // one /v1/audit/verify at a time
 
   // Journals one entry and applies it to the book. Caller holds mu.
   Result<storage::JournalEntry> record_locked(std::string_view type, Json fields) {
     auto e = journal->append(clock(), type, std::move(fields));
     if (!e) {
-      // Logged once here, at the boundary that decides (the caller answers 503).
-      std::fprintf(stderr, "conntrail-agent: audit journal: %s\n", e.error().message.c_str());
+      // Logged here, at the boundary that decides (the caller answers 503) —
+      // once per outage, not once per refused request.
+      if (!journal_failing) {
+        std::fprintf(
+            stderr,
+            "conntrail-agent: audit journal: %s; refusing every action until it can be written\n",
+            e.error().message.c_str());
+      }
+      journal_failing = true;
       return e;
+    }
+    if (journal_failing) {
+      std::fprintf(stderr, "conntrail-agent: audit journal writable again\n");
+      journal_failing = false;
     }
     if (auto applied = book.apply(*e); !applied) {
       std::fprintf(stderr, "conntrail-agent: audit journal entry %llu not applied: %s\n",
@@ -182,9 +200,11 @@ struct LawfulApi::Core {
                       std::string_view action, TimestampNs now);
   HttpResponse results(const std::shared_ptr<Core>& self, const Officer& o, const HttpRequest& req,
                        std::string_view id, TimestampNs now);
-  HttpResponse manifest(const Officer& o, const HttpRequest& req, std::string_view id, TimestampNs now);
+  HttpResponse manifest(const Officer& o, const HttpRequest& req, std::string_view id,
+                        TimestampNs now);
   HttpResponse audit(const Officer& o, const HttpRequest& req);
-  HttpResponse audit_verify(const Officer& o, const HttpRequest& req);
+  HttpResponse audit_verify(const std::shared_ptr<Core>& self, const Officer& o,
+                            const HttpRequest& req);
   HttpResponse statistics(const Officer& o, const HttpRequest& req);
 };
 
@@ -194,8 +214,8 @@ HttpResponse journal_unavailable() {
                  "the audit journal cannot be written; nothing was changed");
 }
 HttpResponse bad_field(const FieldError& e) {
-  return problem(400, "invalid-field", "Bad Request", e.field.empty() ? e.detail : e.field + " " + e.detail,
-                 e.field);
+  return problem(400, "invalid-field", "Bad Request",
+                 e.field.empty() ? e.detail : e.field + " " + e.detail, e.field);
 }
 HttpResponse method_not_allowed(std::string_view allow) {
   HttpResponse r = problem(405, "method-not-allowed", "Method Not Allowed");
@@ -217,23 +237,22 @@ void LawfulApi::Core::journal_auth_failure(const HttpRequest& req, IdentityFailu
     return;
   }
   ++auth_in_window;
-  Json f = {{"reason", std::string(to_string(why))},
-            {"cert_sha256", clip(req.client.cert_sha256, 64)},
-            {"subject", clip(req.client.subject, 512)},
-            {"issuer", clip(req.client.issuer, 512)},
-            {"serial", clip(req.client.serial, 128)},
-            {"peer", clip(req.peer_address, 64)},
-            {"method", clip(req.method, 16)},
-            {"path", clip(req.path, 256)},
-            {"suppressed_before", auth_suppressed}};
+  Json f = {
+      {"reason", std::string(to_string(why))},    {"cert_sha256", clip(req.client.cert_sha256, 64)},
+      {"subject", clip(req.client.subject, 512)}, {"issuer", clip(req.client.issuer, 512)},
+      {"serial", clip(req.client.serial, 128)},   {"peer", clip(req.peer_address, 64)},
+      {"method", clip(req.method, 16)},           {"path", clip(req.path, 256)},
+      {"suppressed_before", auth_suppressed}};
   if (record_locked(journal_type::kAuthFailure, std::move(f))) auth_suppressed = 0;
 }
 
 HttpResponse LawfulApi::Core::forbid(const Officer& officer, const HttpRequest& req,
                                      std::string_view why) {
   std::lock_guard lock(mu);
-  Json f = {{"officer", officer.id},       {"agency", officer.agency},
-            {"method", clip(req.method, 16)}, {"path", clip(req.path, 256)},
+  Json f = {{"officer", officer.id},
+            {"agency", officer.agency},
+            {"method", clip(req.method, 16)},
+            {"path", clip(req.path, 256)},
             {"reason", std::string(why)}};
   if (!record_locked(journal_type::kAuthzFailure, std::move(f))) return journal_unavailable();
   return problem(403, "forbidden", "Forbidden", why);
@@ -242,13 +261,19 @@ HttpResponse LawfulApi::Core::forbid(const Officer& officer, const HttpRequest& 
 HttpResponse LawfulApi::Core::from_error(const Officer& officer, const HttpRequest& req,
                                          const Error& err) {
   switch (err.code) {
-    case ErrorCode::kPermission: return forbid(officer, req, err.message);
-    case ErrorCode::kNotFound: return problem(404, "not-found", "Not Found", err.message);
-    case ErrorCode::kUnsupported: return problem(409, "state-conflict", "Conflict", err.message);
-    case ErrorCode::kInvalidArgument: return problem(400, "invalid-request", "Bad Request", err.message);
+    case ErrorCode::kPermission:
+      return forbid(officer, req, err.message);
+    case ErrorCode::kNotFound:
+      return problem(404, "not-found", "Not Found", err.message);
+    case ErrorCode::kUnsupported:
+      return problem(409, "state-conflict", "Conflict", err.message);
+    case ErrorCode::kInvalidArgument:
+      return problem(400, "invalid-request", "Bad Request", err.message);
     case ErrorCode::kIo:
-    case ErrorCode::kNoSpace: return journal_unavailable();
-    default: return problem(500, "internal", "Internal Server Error");
+    case ErrorCode::kNoSpace:
+      return journal_unavailable();
+    default:
+      return problem(500, "internal", "Internal Server Error");
   }
 }
 
@@ -299,7 +324,7 @@ HttpResponse LawfulApi::Core::dispatch(const std::shared_ptr<Core>& self, const 
     }
     if (seg.size() == 3 && seg[2] == "verify") {
       if (m != "GET") return method_not_allowed("GET");
-      return audit_verify(o, req);
+      return audit_verify(self, o, req);
     }
     return not_found();
   }
@@ -327,7 +352,8 @@ HttpResponse LawfulApi::Core::create(const Officer& o, const HttpRequest& req, T
     return from_error(o, req, fields.error());
   }
   const std::string id = (*fields)["id"].get<std::string>();
-  if (!record_locked(journal_type::kRequestCreated, std::move(*fields))) return journal_unavailable();
+  if (!record_locked(journal_type::kRequestCreated, std::move(*fields)))
+    return journal_unavailable();
   HttpResponse r = json_response(201, book.find(id)->to_json(now));
   r.headers.emplace_back("location", "/v1/requests/" + id);
   return r;
@@ -373,10 +399,8 @@ HttpResponse LawfulApi::Core::list(const Officer& o, const HttpRequest& req, Tim
   for (std::uint64_t i = first; i < rows.size() && i < first + per_page; ++i) {
     items.push_back(rows[i]->to_json(now));
   }
-  return json_response(200, {{"requests", items},
-                             {"page", page},
-                             {"per_page", per_page},
-                             {"total", rows.size()}});
+  return json_response(
+      200, {{"requests", items}, {"page", page}, {"per_page", per_page}, {"total", rows.size()}});
 }
 
 HttpResponse LawfulApi::Core::get(const Officer& o, const HttpRequest& req, std::string_view id,
@@ -392,8 +416,9 @@ HttpResponse LawfulApi::Core::get(const Officer& o, const HttpRequest& req, std:
 
 HttpResponse LawfulApi::Core::decide(const Officer& o, const HttpRequest& req, std::string_view id,
                                      std::string_view action, TimestampNs now) {
-  auto body = small_body(req.body, action == "reject" ? std::initializer_list<std::string_view>{"reason"}
-                                                      : std::initializer_list<std::string_view>{});
+  auto body =
+      small_body(req.body, action == "reject" ? std::initializer_list<std::string_view>{"reason"}
+                                              : std::initializer_list<std::string_view>{});
   if (!body) return bad_field(body.error());
   std::unique_lock lock(mu);
   Result<Json> fields = action == "approve" ? book.approve_event(id, o, now)
@@ -412,7 +437,8 @@ HttpResponse LawfulApi::Core::decide(const Officer& o, const HttpRequest& req, s
 }
 
 HttpResponse LawfulApi::Core::results(const std::shared_ptr<Core>& self, const Officer& o,
-                                      const HttpRequest& req, std::string_view id, TimestampNs now) {
+                                      const HttpRequest& req, std::string_view id,
+                                      TimestampNs now) {
   auto q = parse_query_string(req.query);
   if (!q) return problem(400, "invalid-query", "Bad Request", q.error().message);
   TimeFormat time_format = TimeFormat::kEpoch;
@@ -458,6 +484,8 @@ HttpResponse LawfulApi::Core::results(const std::shared_ptr<Core>& self, const O
   spec.selectors = (*r)->body.selectors;
   spec.from = (*r)->body.from;
   spec.to = (*r)->body.to;
+  // The stream's on_done takes mu: never build or drop a stream while holding it.
+  lock.unlock();
   auto on_done = [self, id = std::string(id), officer = o.id, agency = o.agency,
                   fmt_name](const DeliverySummary& s) {
     std::lock_guard done_lock(self->mu);
@@ -487,8 +515,8 @@ HttpResponse LawfulApi::Core::results(const std::shared_ptr<Core>& self, const O
   return resp;
 }
 
-HttpResponse LawfulApi::Core::manifest(const Officer& o, const HttpRequest& req, std::string_view id,
-                                       TimestampNs now) {
+HttpResponse LawfulApi::Core::manifest(const Officer& o, const HttpRequest& req,
+                                       std::string_view id, TimestampNs now) {
   std::unique_lock lock(mu);
   auto r = book.check_view(id, o);
   if (r && !(*r)->involves(o.id)) {
@@ -499,15 +527,17 @@ HttpResponse LawfulApi::Core::manifest(const Officer& o, const HttpRequest& req,
     return from_error(o, req, r.error());
   }
   const LawfulRequest& lr = **r;
-  Json j = {{"request_id", lr.id}, {"state", to_string(lr.state(now))}, {"deliveries", lr.deliveries.size()}};
+  Json j = {{"request_id", lr.id},
+            {"state", to_string(lr.state(now))},
+            {"deliveries", lr.deliveries.size()}};
   if (lr.deliveries.empty()) {
     j["last_delivery"] = nullptr;
   } else {
     const Delivery& d = lr.deliveries.back();
-    j["last_delivery"] = {{"officer", d.officer}, {"time", iso(d.time)},  {"format", d.format},
-                          {"records", d.records}, {"bytes", d.bytes},     {"sha256", d.sha256},
-                          {"finished", d.finished}, {"complete", d.complete},
-                          {"completeness", d.completeness}};
+    j["last_delivery"] = {
+        {"officer", d.officer},   {"time", iso(d.time)},    {"format", d.format},
+        {"records", d.records},   {"bytes", d.bytes},       {"sha256", d.sha256},
+        {"finished", d.finished}, {"complete", d.complete}, {"completeness", d.completeness}};
   }
   return json_response(200, j);
 }
@@ -553,20 +583,56 @@ HttpResponse LawfulApi::Core::audit(const Officer& o, const HttpRequest& req) {
     if (e.time >= from && e.time < to) entries.push_back(entry_json(e));
     return true;
   });
-  if (!scanned) return problem(500, "journal-unreadable", "Internal Server Error", scanned.error().message);
+  if (!scanned)
+    return problem(500, "journal-unreadable", "Internal Server Error", scanned.error().message);
   return json_response(200, {{"entries", entries},
                              {"next_after_seq", more ? Json(last_examined) : Json(nullptr)},
                              {"head_seq", journal->last_seq()},
                              {"head_hash", journal->head_hash()}});
 }
 
-HttpResponse LawfulApi::Core::audit_verify(const Officer& o, const HttpRequest& req) {
+HttpResponse LawfulApi::Core::audit_verify(const std::shared_ptr<Core>& self, const Officer& o,
+                                           const HttpRequest& req) {
   if (!o.has(Role::kAuditor)) return forbid(o, req, "auditor role needed");
   if (!req.query.empty()) return bad_field({"query", "no query parameters accepted"});
-  std::lock_guard lock(mu);  // a consistent view: no append while reading
-  auto r = storage::verify_journal(journal->path(), options.journal.max_line_bytes);
-  if (!r) return problem(500, "journal-unreadable", "Internal Server Error", r.error().message);
-  return json_response(200, report_json(*r));
+  std::unique_lock lock(mu);
+  if (verify_running) {
+    HttpResponse busy = problem(503, "busy", "Service Unavailable",
+                                "a verification is already running; retry shortly");
+    busy.headers.emplace_back("retry-after", "5");
+    return busy;
+  }
+  verify_running = true;
+  // Verify the acknowledged bytes on a worker thread, without the lock:
+  // appends go on meanwhile, and a journal of millions of entries does not
+  // stall the event loop.
+  const std::string path = journal->path();
+  const std::uint64_t size = journal->size_bytes();
+  const std::size_t max_line = options.journal.max_line_bytes;
+  lock.unlock();
+  HttpResponse r;
+  r.status = 200;
+  r.headers.emplace_back("content-type", "application/json");
+  r.headers.emplace_back("cache-control", "no-store");
+  // The slot is released when the body is dropped, whether or not it ever ran.
+  struct Slot {
+    explicit Slot(std::shared_ptr<Core> c) : core(std::move(c)) {}
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+    ~Slot() {
+      std::lock_guard done(core->mu);
+      core->verify_running = false;
+    }
+    std::shared_ptr<Core> core;
+  };
+  auto slot = std::make_shared<Slot>(self);
+  r.stream = std::make_unique<DeferredBody>(
+      [slot, path, size, max_line](const std::atomic<bool>& cancelled) {
+        auto report = storage::verify_journal(path, max_line, 1000, size, &cancelled);
+        if (!report) return dump({{"ok", false}, {"error", report.error().message}});
+        return dump(report_json(*report));
+      });
+  return r;
 }
 
 HttpResponse LawfulApi::Core::statistics(const Officer& o, const HttpRequest& req) {
@@ -580,17 +646,23 @@ HttpResponse LawfulApi::Core::statistics(const Officer& o, const HttpRequest& re
     (k == "from_month" ? from_month : to_month) = v;
   }
   std::lock_guard lock(mu);
-  return json_response(200, {{"generated", iso(clock())},
-                             {"months", to_json(compute_statistics(book, from_month, to_month))}});
+  // The journal head goes out with the numbers: published, it anchors the
+  // hash chain outside the appliance (a chain alone cannot show a truncation).
+  return json_response(
+      200, {{"generated", iso(clock())},
+            {"journal_head", {{"seq", journal->last_seq()}, {"hash", journal->head_hash()}}},
+            {"months", to_json(compute_statistics(book, from_month, to_month))}});
 }
 
-Result<std::unique_ptr<LawfulApi>> LawfulApi::open(const LawfulApiOptions& options, FlowQueryFn query,
-                                                   Clock clock) {
+Result<std::unique_ptr<LawfulApi>> LawfulApi::open(const LawfulApiOptions& options,
+                                                   FlowQueryFn query, Clock clock) {
   if (options.approvals_required < 1) {
     return fail(ErrorCode::kInvalidArgument, "approvals_required must be at least 1");
   }
-  if (options.journal_path.empty()) return fail(ErrorCode::kInvalidArgument, "journal path not set");
-  if (options.officers_path.empty()) return fail(ErrorCode::kInvalidArgument, "officers file not set");
+  if (options.journal_path.empty())
+    return fail(ErrorCode::kInvalidArgument, "journal path not set");
+  if (options.officers_path.empty())
+    return fail(ErrorCode::kInvalidArgument, "officers file not set");
   if (!query) return fail(ErrorCode::kInvalidArgument, "no query function");
   if (options.max_page_size == 0 || options.default_page_size == 0 ||
       options.default_page_size > options.max_page_size) {

@@ -29,7 +29,10 @@
 //    no detail, and the attempt is journaled (rate-limited, with a count of
 //    the entries suppressed).
 //  - handle() never throws and never blocks on a query: results stream from
-//    a worker thread (ResultStream) with bounded memory.
+//    a worker thread (ResultStream) with bounded memory, and the journal
+//    check of /v1/audit/verify runs on one too (DeferredBody). What runs on
+//    the caller's thread is bounded: one journal append (fdatasync), or one
+//    /v1/audit page (at most audit_scan_budget entries read).
 //  - Thread-safe: handle(), reload_officers() and record_deletion() may be
 //    called from any thread; one mutex serialises the journal and the book.
 #pragma once
@@ -56,8 +59,8 @@ using Clock = std::function<TimestampNs()>;
 TimestampNs system_clock_now();
 
 struct LawfulApiOptions {
-  std::string journal_path;   // the audit journal (storage::journal_path_for_data_dir)
-  std::string officers_path;  // the officers file (OfficerDirectory)
+  std::string journal_path;         // the audit journal (storage::journal_path_for_data_dir)
+  std::string officers_path;        // the officers file (OfficerDirectory)
   unsigned approvals_required = 1;  // approvers besides the requester; never below 1
   TimestampNs request_ttl = 30 * kNsPerDay;  // requests expire this long after creation
   RequestLimits limits;
@@ -66,7 +69,7 @@ struct LawfulApiOptions {
   std::size_t result_buffer_bytes = 1 << 20;  // per result stream
   std::size_t max_result_streams = 4;         // concurrent result streams (503 beyond)
   std::size_t auth_failures_per_minute = 60;  // journaled; the rest are counted
-  std::size_t audit_scan_budget = 100'000;    // entries examined per /v1/audit page
+  std::size_t audit_scan_budget = 10'000;  // entries examined per /v1/audit page (event-loop time)
   storage::JournalOptions journal;
 };
 

@@ -144,7 +144,8 @@ http2::BodySource::Chunk ResultStream::read(std::span<char> buffer) {
   }
   const bool ok = outcome_ && outcome_->has_value();
   if (ok) summary_.completeness = **outcome_;
-  const std::string error = ok ? std::string() : (outcome_ ? outcome_->error().message : "no outcome");
+  const std::string error =
+      ok ? std::string() : (outcome_ ? outcome_->error().message : "no outcome");
   lock.unlock();
   finish(ok, error);
   return {ok ? Status::kEnd : Status::kError, 0};

@@ -4,9 +4,10 @@
 // them. ResultStream runs the injected FlowQueryFn on its own worker thread,
 // which formats each row (FlowFormatter: the same columns as `conntrail
 // flows`) into 16 KiB batches and hands them to a buffer bounded by
-// `buffer_limit` bytes (at least 64 KiB), waiting while a batch does not fit. The server's event loop pulls bytes with read(); when the buffer is
-// empty read() returns kWouldBlock and the worker calls the resume function
-// once there is more. So memory is one buffer per stream whatever the result.
+// `buffer_limit` bytes (at least 64 KiB), waiting while a batch does not fit. The server's event
+// loop pulls bytes with read(); when the buffer is empty read() returns kWouldBlock and the worker
+// calls the resume function once there is more. So memory is one buffer per stream whatever the
+// result.
 //
 // Every byte handed to the server is hashed (SHA-256) and counted, and rows
 // are counted only once their last byte is handed over. When the body ends —
@@ -24,11 +25,10 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "agent/api/flow_query.h"
 #include "agent/http2/http_types.h"
@@ -40,10 +40,10 @@ namespace conntrail::agent {
 struct DeliverySummary {
   std::uint64_t records = 0;  // rows whose every byte was handed over
   std::uint64_t bytes = 0;
-  std::string sha256;         // of exactly those bytes
-  bool finished = false;      // the whole result was delivered
+  std::string sha256;                             // of exactly those bytes
+  bool finished = false;                          // the whole result was delivered
   std::optional<QueryCompleteness> completeness;  // set when the query returned
-  std::string error;          // why it did not finish ("client closed the stream", …)
+  std::string error;  // why it did not finish ("client closed the stream", …)
 };
 
 nlohmann::json to_json(const QueryCompleteness& c);
@@ -75,17 +75,17 @@ class ResultStream final : public http2::BodySource {
   OnDone on_done_;
 
   std::mutex mu_;
-  std::condition_variable space_;   // worker waits here while the buffer is full
-  std::string pending_;             // formatted bytes not yet handed over
-  std::size_t pending_off_ = 0;     // consumed prefix of pending_
+  std::condition_variable space_;       // worker waits here while the buffer is full
+  std::string pending_;                 // formatted bytes not yet handed over
+  std::size_t pending_off_ = 0;         // consumed prefix of pending_
   std::deque<std::uint64_t> row_ends_;  // stream offsets where rows end, not yet delivered
-  std::uint64_t produced_ = 0;      // bytes appended to pending_ in total
+  std::uint64_t produced_ = 0;          // bytes appended to pending_ in total
   std::function<void()> resume_;
   bool want_resume_ = false;
   bool started_ = false;
   bool producer_done_ = false;
-  bool abandoned_ = false;          // the consumer is gone or finished: stop producing
-  bool producer_waiting_ = false;   // the worker sleeps on space_
+  bool abandoned_ = false;         // the consumer is gone or finished: stop producing
+  bool producer_waiting_ = false;  // the worker sleeps on space_
   std::optional<Result<QueryCompleteness>> outcome_;
 
   // Consumer (event-loop) side only.

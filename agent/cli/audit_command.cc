@@ -3,14 +3,13 @@
 //
 // Exit codes: 0 the chain verifies; 1 it does not (every problem is printed,
 // naming the line and sequence number), or the file cannot be read; 2 usage.
+#include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <boost/program_options.hpp>
-#include <nlohmann/json.hpp>
 
 #include "agent/cli/command.h"
 #include "storage/journal/journal.h"
@@ -23,7 +22,8 @@ namespace po = boost::program_options;
 int run_verify(const std::vector<std::string>& args) {
   po::options_description desc("conntrail audit verify");
   desc.add_options()("help,h", "show this help")(
-      "data-dir", po::value<std::string>(), "the agent's data directory (holds audit-journal.ndjson)")(
+      "data-dir", po::value<std::string>(),
+      "the agent's data directory (holds audit-journal.ndjson)")(
       "journal", po::value<std::string>(), "the journal file itself")(
       "max-line", po::value<std::size_t>()->default_value(storage::kDefaultMaxJournalLine),
       "longest valid journal line in bytes")("json", "print the report as JSON");
@@ -44,9 +44,10 @@ int run_verify(const std::vector<std::string>& args) {
     std::fprintf(stderr, "conntrail audit verify: give exactly one of --data-dir, --journal\n");
     return 2;
   }
-  const std::string path = vm.count("journal") != 0
-                                ? vm["journal"].as<std::string>()
-                                : storage::journal_path_for_data_dir(vm["data-dir"].as<std::string>());
+  const std::string path =
+      vm.count("journal") != 0
+          ? vm["journal"].as<std::string>()
+          : storage::journal_path_for_data_dir(vm["data-dir"].as<std::string>());
   auto report = storage::verify_journal(path, vm["max-line"].as<std::size_t>());
   if (!report) {
     std::fprintf(stderr, "conntrail audit verify: %s\n", report.error().message.c_str());
@@ -82,7 +83,8 @@ int run(std::span<const std::string> args) {
                  "usage: conntrail audit verify (--data-dir DIR | --journal FILE) [--json]\n");
     return args.empty() ? 2 : 0;
   }
-  if (args[0] == "verify") return run_verify(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (args[0] == "verify")
+    return run_verify(std::vector<std::string>(args.begin() + 1, args.end()));
   std::fprintf(stderr, "conntrail audit: unknown subcommand '%s' (want verify)\n", args[0].c_str());
   return 2;
 }

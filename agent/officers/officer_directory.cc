@@ -1,6 +1,7 @@
 #include "agent/officers/officer_directory.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,10 +9,8 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <set>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/handle.h"
 #include "storage/hash/sha256.h"
@@ -62,18 +61,24 @@ Result<std::string> read_bounded(const std::string& path) {
 
 std::string_view to_string(Role role) noexcept {
   switch (role) {
-    case Role::kRequester: return "requester";
-    case Role::kApprover: return "approver";
-    case Role::kAuditor: return "auditor";
+    case Role::kRequester:
+      return "requester";
+    case Role::kApprover:
+      return "approver";
+    case Role::kAuditor:
+      return "auditor";
   }
   return "unknown";
 }
 
 std::string_view to_string(IdentityFailure failure) noexcept {
   switch (failure) {
-    case IdentityFailure::kUnknown: return "unknown_certificate";
-    case IdentityFailure::kRevoked: return "revoked_officer";
-    case IdentityFailure::kExpired: return "expired_officer";
+    case IdentityFailure::kUnknown:
+      return "unknown_certificate";
+    case IdentityFailure::kRevoked:
+      return "revoked_officer";
+    case IdentityFailure::kExpired:
+      return "expired_officer";
   }
   return "unknown";
 }
@@ -233,8 +238,8 @@ Result<std::shared_ptr<const OfficerDirectory>> OfficerDirectory::parse(std::str
             return bad(kk, "unknown key");
           }
         }
-        const int forms = (fp ? 1 : 0) + ((issuer || serial) ? 1 : 0) +
-                          ((subject_cn || issuer_cn) ? 1 : 0);
+        const int forms =
+            (fp ? 1 : 0) + ((issuer || serial) ? 1 : 0) + ((subject_cn || issuer_cn) ? 1 : 0);
         if (forms != 1 || (issuer.has_value() != serial.has_value()) ||
             (subject_cn.has_value() != issuer_cn.has_value())) {
           return bad(k, "exactly one of {sha256}, {issuer, serial}, {subject_cn, issuer_cn}");
@@ -266,7 +271,8 @@ std::expected<const Officer*, IdentityFailure> OfficerDirectory::identify(
   if (auto it = by_fingerprint_.find(normalize_fingerprint(client.cert_sha256));
       !client.cert_sha256.empty() && it != by_fingerprint_.end()) {
     found = &officers_[it->second];
-  } else if (auto is = by_issuer_serial_.find(client.issuer + "\n" + normalize_serial(client.serial));
+  } else if (auto is =
+                 by_issuer_serial_.find(client.issuer + "\n" + normalize_serial(client.serial));
              !client.serial.empty() && is != by_issuer_serial_.end()) {
     found = &officers_[is->second];
   } else if (const std::string cn = common_name(client.subject); !cn.empty()) {

@@ -82,7 +82,7 @@ class OfficerDirectory {
   std::vector<Officer> officers_;
   std::map<std::string, std::size_t, std::less<>> by_fingerprint_;
   std::map<std::string, std::size_t, std::less<>> by_issuer_serial_;  // issuer + '\n' + serial
-  std::map<std::string, std::size_t, std::less<>> by_names_;          // subject CN + '\n' + issuer CN
+  std::map<std::string, std::size_t, std::less<>> by_names_;  // subject CN + '\n' + issuer CN
   std::string sha256_;
 };
 

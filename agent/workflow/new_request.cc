@@ -1,9 +1,9 @@
 #include "agent/workflow/new_request.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
-
-#include <fmt/format.h>
 
 namespace conntrail::agent {
 namespace {
@@ -69,7 +69,8 @@ std::expected<Selector, FieldError> one_selector(const Json& j, const std::strin
                     static_cast<int>(j.contains("subscriber"));
   if (forms != 1) return field_error(at, "needs exactly one of ip, prefix, subscriber");
   Selector s;
-  if (j.contains("port") && !j.contains("ip")) return field_error(at + ".port", "only allowed with ip");
+  if (j.contains("port") && !j.contains("ip"))
+    return field_error(at + ".port", "only allowed with ip");
   if (const auto ip = j.find("ip"); ip != j.end()) {
     if (!ip->is_string()) return field_error(at + ".ip", "must be a string");
     const auto& text_ip = ip->get_ref<const std::string&>();
@@ -129,8 +130,12 @@ nlohmann::json selectors_to_json(const std::vector<Selector>& selectors) {
         o["ip"] = s.address.to_string();
         if (s.port) o["port"] = *s.port;
         break;
-      case Selector::Kind::kPrefix: o["prefix"] = s.prefix.to_string(); break;
-      case Selector::Kind::kSubscriber: o["subscriber"] = s.subscriber; break;
+      case Selector::Kind::kPrefix:
+        o["prefix"] = s.prefix.to_string();
+        break;
+      case Selector::Kind::kSubscriber:
+        o["subscriber"] = s.subscriber;
+        break;
     }
     out.push_back(std::move(o));
   }
@@ -195,12 +200,12 @@ std::expected<NewRequest, FieldError> parse_new_request(std::string_view body,
   r.to = *to;
   if (r.to <= r.from) return field_error("to", "must be after from");
   if (r.to - r.from > limits.max_window) {
-    return field_error("to", fmt::format("window longer than the allowed {} days",
-                                         limits.max_window / kNsPerDay));
+    return field_error(
+        "to", fmt::format("window longer than the allowed {} days", limits.max_window / kNsPerDay));
   }
   if (r.from < now - limits.retention) {
-    return field_error("from", fmt::format("before the retention period ({} days)",
-                                           limits.retention / kNsPerDay));
+    return field_error(
+        "from", fmt::format("before the retention period ({} days)", limits.retention / kNsPerDay));
   }
   if (r.to > now) return field_error("to", "is in the future");
 

@@ -12,11 +12,10 @@
 
 #include <cstddef>
 #include <expected>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "agent/api/flow_query.h"
 #include "core/timestamp.h"

@@ -1,8 +1,8 @@
 #include "agent/workflow/request_book.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace conntrail::agent {
 namespace {
@@ -37,11 +37,16 @@ std::uint64_t uint_or(const Json& f, const char* key, std::uint64_t dflt) {
 
 std::string_view to_string(RequestState state) noexcept {
   switch (state) {
-    case RequestState::kAwaitingApproval: return "awaiting_approval";
-    case RequestState::kApproved: return "approved";
-    case RequestState::kRejected: return "rejected";
-    case RequestState::kCancelled: return "cancelled";
-    case RequestState::kExpired: return "expired";
+    case RequestState::kAwaitingApproval:
+      return "awaiting_approval";
+    case RequestState::kApproved:
+      return "approved";
+    case RequestState::kRejected:
+      return "rejected";
+    case RequestState::kCancelled:
+      return "cancelled";
+    case RequestState::kExpired:
+      return "expired";
   }
   return "unknown";
 }
@@ -78,10 +83,12 @@ nlohmann::json LawfulRequest::to_json(TimestampNs now) const {
   j["expires"] = iso(expires);
   j["approvals_required"] = approvals_required;
   Json approvers = Json::array();
-  for (const auto& a : approvals) approvers.push_back({{"officer", a.officer}, {"time", iso(a.time)}});
+  for (const auto& a : approvals)
+    approvers.push_back({{"officer", a.officer}, {"time", iso(a.time)}});
   j["approvals"] = approvers;
   if (rejection) {
-    j["rejection"] = {{"officer", rejection->officer}, {"time", iso(rejection->time)},
+    j["rejection"] = {{"officer", rejection->officer},
+                      {"time", iso(rejection->time)},
                       {"reason", rejection->reason}};
   }
   if (cancellation) {
@@ -90,8 +97,8 @@ nlohmann::json LawfulRequest::to_json(TimestampNs now) const {
   j["deliveries"] = deliveries.size();
   if (!deliveries.empty()) {
     const Delivery& d = deliveries.back();
-    j["last_delivery"] = {{"officer", d.officer}, {"time", iso(d.time)}, {"records", d.records},
-                          {"bytes", d.bytes},     {"sha256", d.sha256},  {"finished", d.finished},
+    j["last_delivery"] = {{"officer", d.officer},  {"time", iso(d.time)}, {"records", d.records},
+                          {"bytes", d.bytes},      {"sha256", d.sha256},  {"finished", d.finished},
                           {"complete", d.complete}};
   }
   return j;
@@ -109,7 +116,8 @@ Result<void> RequestBook::apply(const storage::JournalEntry& e) {
     auto to = time_of(f, "to");
     auto expires = time_of(f, "expires");
     if (!id || !agency || !requester || !from || !to || !expires) {
-      return fail(ErrorCode::kCorrupt, fmt::format("journal seq {}: incomplete request_created", e.seq));
+      return fail(ErrorCode::kCorrupt,
+                  fmt::format("journal seq {}: incomplete request_created", e.seq));
     }
     r.id = *id;
     r.agency = *agency;
@@ -118,7 +126,8 @@ Result<void> RequestBook::apply(const storage::JournalEntry& e) {
     r.expires = *expires;
     r.body.from = *from;
     r.body.to = *to;
-    r.approvals_required = static_cast<unsigned>(std::max<std::uint64_t>(1, uint_or(f, "approvals_required", 1)));
+    r.approvals_required =
+        static_cast<unsigned>(std::max<std::uint64_t>(1, uint_or(f, "approvals_required", 1)));
     r.body.case_reference = str(f, "case_reference").value_or("");
     r.body.legal_basis = str(f, "legal_basis").value_or("");
     r.body.warrant_reference = str(f, "warrant_reference").value_or("");
@@ -130,11 +139,13 @@ Result<void> RequestBook::apply(const storage::JournalEntry& e) {
     }
     auto sel = selectors_from_json(f.value("selectors", Json()), nullptr);
     if (!sel) {
-      return fail(ErrorCode::kCorrupt, fmt::format("journal seq {}: bad selectors: {}", e.seq, sel.error().detail));
+      return fail(ErrorCode::kCorrupt,
+                  fmt::format("journal seq {}: bad selectors: {}", e.seq, sel.error().detail));
     }
     r.body.selectors = std::move(*sel);
     if (requests_.contains(r.id)) {
-      return fail(ErrorCode::kCorrupt, fmt::format("journal seq {}: request {} created twice", e.seq, r.id));
+      return fail(ErrorCode::kCorrupt,
+                  fmt::format("journal seq {}: request {} created twice", e.seq, r.id));
     }
     requests_.emplace(r.id, std::move(r));
     return {};
@@ -144,10 +155,12 @@ Result<void> RequestBook::apply(const storage::JournalEntry& e) {
   if (!concerns_request) return {};
   auto id = str(f, "id");
   auto officer = str(f, "officer");
-  if (!id || !officer) return fail(ErrorCode::kCorrupt, fmt::format("journal seq {}: no id/officer", e.seq));
+  if (!id || !officer)
+    return fail(ErrorCode::kCorrupt, fmt::format("journal seq {}: no id/officer", e.seq));
   const auto it = requests_.find(*id);
   if (it == requests_.end()) {
-    return fail(ErrorCode::kCorrupt, fmt::format("journal seq {}: {} of unknown request {}", e.seq, e.type, *id));
+    return fail(ErrorCode::kCorrupt,
+                fmt::format("journal seq {}: {} of unknown request {}", e.seq, e.type, *id));
   }
   LawfulRequest& r = it->second;
   if (e.type == jt::kRequestApproved) {
@@ -190,7 +203,8 @@ std::vector<const LawfulRequest*> RequestBook::for_agency(std::string_view agenc
 
 Result<nlohmann::json> RequestBook::create_event(const NewRequest& req, const Officer& officer,
                                                  const std::string& id, TimestampNs now,
-                                                 unsigned approvals_required, TimestampNs ttl) const {
+                                                 unsigned approvals_required,
+                                                 TimestampNs ttl) const {
   if (!officer.has(Role::kRequester)) return fail(ErrorCode::kPermission, "requester role needed");
   if (requests_.contains(id)) return fail(ErrorCode::kInternal, "request id collision");
   Json f = Json::object();
@@ -210,13 +224,15 @@ Result<nlohmann::json> RequestBook::create_event(const NewRequest& req, const Of
   return f;
 }
 
-Result<const LawfulRequest*> RequestBook::check_view(std::string_view id, const Officer& officer) const {
+Result<const LawfulRequest*> RequestBook::check_view(std::string_view id,
+                                                     const Officer& officer) const {
   if (!officer.has(Role::kRequester) && !officer.has(Role::kApprover)) {
     return fail(ErrorCode::kPermission, "requester or approver role needed");
   }
   const LawfulRequest* r = find(id);
   // Another agency's request is reported as absent: its existence is not ours to disclose.
-  if (r == nullptr || r->agency != officer.agency) return fail(ErrorCode::kNotFound, "no such request");
+  if (r == nullptr || r->agency != officer.agency)
+    return fail(ErrorCode::kNotFound, "no such request");
   return r;
 }
 
@@ -224,11 +240,13 @@ Result<const LawfulRequest*> RequestBook::decide_on(std::string_view id, const O
                                                     TimestampNs now) const {
   if (!officer.has(Role::kApprover)) return fail(ErrorCode::kPermission, "approver role needed");
   const LawfulRequest* r = find(id);
-  if (r == nullptr || r->agency != officer.agency) return fail(ErrorCode::kNotFound, "no such request");
+  if (r == nullptr || r->agency != officer.agency)
+    return fail(ErrorCode::kNotFound, "no such request");
   if (r->requester == officer.id) {
     return fail(ErrorCode::kPermission, "the requester cannot decide on their own request");
   }
-  if (r->involves(officer.id)) return fail(ErrorCode::kUnsupported, "this officer already approved");
+  if (r->involves(officer.id))
+    return fail(ErrorCode::kUnsupported, "this officer already approved");
   const RequestState s = r->state(now);
   if (s != RequestState::kAwaitingApproval) {
     return fail(ErrorCode::kUnsupported, fmt::format("request is {}", to_string(s)));
@@ -263,7 +281,8 @@ Result<nlohmann::json> RequestBook::cancel_event(std::string_view id, const Offi
                                                  TimestampNs now) const {
   if (!officer.has(Role::kRequester)) return fail(ErrorCode::kPermission, "requester role needed");
   const LawfulRequest* r = find(id);
-  if (r == nullptr || r->agency != officer.agency) return fail(ErrorCode::kNotFound, "no such request");
+  if (r == nullptr || r->agency != officer.agency)
+    return fail(ErrorCode::kNotFound, "no such request");
   if (r->requester != officer.id) {
     return fail(ErrorCode::kPermission, "only the officer who made the request can cancel it");
   }
@@ -280,7 +299,8 @@ Result<const LawfulRequest*> RequestBook::check_results(std::string_view id, con
     return fail(ErrorCode::kPermission, "requester or approver role needed");
   }
   const LawfulRequest* r = find(id);
-  if (r == nullptr || r->agency != officer.agency) return fail(ErrorCode::kNotFound, "no such request");
+  if (r == nullptr || r->agency != officer.agency)
+    return fail(ErrorCode::kNotFound, "no such request");
   if (!r->involves(officer.id)) {
     return fail(ErrorCode::kPermission, "only officers on this request receive its results");
   }

@@ -8,10 +8,12 @@
 //
 // A request's state:
 //
-//   from \ event         approve (n < required)   approve (n = required)  reject     cancel     time ≥ expires
-//   awaiting_approval    awaiting_approval        approved                rejected   cancelled  expired
-//   approved             —                        —                       —          cancelled  expired
-//   rejected/cancelled/expired are final.
+// clang-format off
+//   state \ event      approve, n<required  approve, n=required  reject    cancel     now ≥ expires
+//   awaiting_approval  awaiting_approval    approved             rejected  cancelled  expired
+//   approved           —                    —                    —         cancelled  expired
+//   rejected, cancelled and expired are final.
+// clang-format on
 //
 // Rules (the law's "two qualified officers"): only a requester creates; only
 // an approver of the request's agency who is not its requester approves or
@@ -27,12 +29,11 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "agent/officers/officer_directory.h"
 #include "agent/workflow/new_request.h"
@@ -61,18 +62,18 @@ std::string_view to_string(RequestState state) noexcept;
 struct OfficerAction {
   std::string officer;  // officer id
   TimestampNs time = 0;
-  std::string reason;   // reject only
+  std::string reason;  // reject only
 };
 
 struct Delivery {
   std::string officer;
   TimestampNs time = 0;
-  std::string format;       // "ndjson" | "csv"
+  std::string format;  // "ndjson" | "csv"
   std::uint64_t records = 0;
   std::uint64_t bytes = 0;
-  std::string sha256;       // of the bytes delivered
-  bool finished = false;    // the whole result was produced (not aborted)
-  bool complete = false;    // the data searched covered the whole window
+  std::string sha256;     // of the bytes delivered
+  bool finished = false;  // the whole result was produced (not aborted)
+  bool complete = false;  // the data searched covered the whole window
   nlohmann::json completeness = nlohmann::json::object();
 };
 
@@ -106,7 +107,9 @@ class RequestBook {
   const LawfulRequest* find(std::string_view id) const;
   // Requests of one agency, newest first.
   std::vector<const LawfulRequest*> for_agency(std::string_view agency) const;
-  const std::map<std::string, LawfulRequest, std::less<>>& all() const noexcept { return requests_; }
+  const std::map<std::string, LawfulRequest, std::less<>>& all() const noexcept {
+    return requests_;
+  }
 
   // The fields of the journal entry for each action, after checking the rules.
   Result<nlohmann::json> create_event(const NewRequest& request, const Officer& officer,

@@ -1,6 +1,7 @@
 #include "storage/hash/sha256.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,8 +9,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <vector>
-
-#include <openssl/evp.h>
 
 #include "core/handle.h"
 

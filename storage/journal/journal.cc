@@ -1,14 +1,13 @@
 #include "storage/journal/journal.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "storage/journal/line_reader.h"
 #include "storage/hash/sha256.h"
@@ -35,7 +34,9 @@ struct Parsed {
 };
 
 Result<Parsed> parse_line(std::string_view line) {
-  auto malformed = [](std::string why) { return fail(ErrorCode::kInvalidArgument, std::move(why)); };
+  auto malformed = [](std::string why) {
+    return fail(ErrorCode::kInvalidArgument, std::move(why));
+  };
   if (line.size() < kHashSuffix + 2 || line.front() != '{') return malformed("not a journal entry");
   const std::string_view suffix = line.substr(line.size() - kHashSuffix);
   if (suffix.substr(0, kHashKey.size()) != kHashKey || suffix.substr(suffix.size() - 2) != "\"}") {
@@ -54,8 +55,10 @@ Result<Parsed> parse_line(std::string_view line) {
   const auto seq = j.find("seq");
   const auto time = j.find("time");
   const auto type = j.find("type");
-  if (fields == j.end() || !fields->is_object()) return malformed("'fields' missing or not an object");
-  if (prev == j.end() || !prev->is_string() || !is_sha256_hex(prev->get_ref<const std::string&>())) {
+  if (fields == j.end() || !fields->is_object())
+    return malformed("'fields' missing or not an object");
+  if (prev == j.end() || !prev->is_string() ||
+      !is_sha256_hex(prev->get_ref<const std::string&>())) {
     return malformed("'prev' missing or not a SHA-256");
   }
   if (seq == j.end() || !seq->is_number_unsigned() || seq->get<std::uint64_t>() == 0) {
@@ -126,12 +129,18 @@ std::string journal_path_for_data_dir(std::string_view data_dir) {
 
 std::string_view to_string(JournalProblemKind kind) noexcept {
   switch (kind) {
-    case JournalProblemKind::kMalformed: return "malformed";
-    case JournalProblemKind::kTooLong: return "too_long";
-    case JournalProblemKind::kChanged: return "changed";
-    case JournalProblemKind::kRemoved: return "removed";
-    case JournalProblemKind::kReordered: return "reordered";
-    case JournalProblemKind::kDuplicate: return "duplicate";
+    case JournalProblemKind::kMalformed:
+      return "malformed";
+    case JournalProblemKind::kTooLong:
+      return "too_long";
+    case JournalProblemKind::kChanged:
+      return "changed";
+    case JournalProblemKind::kRemoved:
+      return "removed";
+    case JournalProblemKind::kReordered:
+      return "reordered";
+    case JournalProblemKind::kDuplicate:
+      return "duplicate";
   }
   return "unknown";
 }
@@ -147,7 +156,8 @@ Result<JournalEntry> parse_journal_line(std::string_view line) {
 }
 
 Result<JournalVerifyReport> verify_journal(const std::string& path, std::size_t max_line_bytes,
-                                           std::size_t max_problems) {
+                                           std::size_t max_problems, std::uint64_t max_bytes,
+                                           const std::atomic<bool>* cancel) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     return fail(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, errno_text("open", path));
@@ -156,10 +166,10 @@ Result<JournalVerifyReport> verify_journal(const std::string& path, std::size_t 
   r.head_hash = std::string(kGenesisHash);
   // Per line: its seq (0 when unparseable). The only O(entries) memory.
   std::vector<std::uint64_t> seqs;
-  LineReader reader(fd.get(), 0, max_line_bytes);
-  bool have_prev = false;        // the previous line parsed
-  std::uint64_t prev_seq = 0;    // seq of the previous parsed line
-  std::string prev_hash;         // stored hash of the previous parsed line
+  LineReader reader(fd.get(), 0, max_line_bytes, max_bytes);
+  bool have_prev = false;      // the previous line parsed
+  std::uint64_t prev_seq = 0;  // seq of the previous parsed line
+  std::string prev_hash;       // stored hash of the previous parsed line
   for (;;) {
     auto item = reader.next();
     if (!item) return std::unexpected(item.error());
@@ -170,6 +180,9 @@ Result<JournalVerifyReport> verify_journal(const std::string& path, std::size_t 
     }
     ++r.lines;
     const std::uint64_t line_no = r.lines;
+    if (cancel != nullptr && (line_no & 1023) == 0 && cancel->load(std::memory_order_relaxed)) {
+      return fail(ErrorCode::kLimit, "verification cancelled");
+    }
     if (item->kind == LineReader::Kind::kTooLong) {
       add_problem(r, max_problems,
                   {JournalProblemKind::kTooLong, line_no, 0, 1,
@@ -180,9 +193,10 @@ Result<JournalVerifyReport> verify_journal(const std::string& path, std::size_t 
     }
     auto parsed = parse_line(item->text);
     if (!parsed) {
-      add_problem(r, max_problems,
-                  {JournalProblemKind::kMalformed, line_no, 0, 1,
-                   fmt::format("line {} is not a journal entry: {}", line_no, parsed.error().message)});
+      add_problem(
+          r, max_problems,
+          {JournalProblemKind::kMalformed, line_no, 0, 1,
+           fmt::format("line {} is not a journal entry: {}", line_no, parsed.error().message)});
       seqs.push_back(0);
       have_prev = false;
       continue;
@@ -270,24 +284,25 @@ Result<JournalVerifyReport> verify_journal(const std::string& path, std::size_t 
       const std::uint64_t where = line_of(s);
       set_problems.push_back(
           {JournalProblemKind::kRemoved, where, expect, n,
-           n == 1 ? fmt::format("entry seq {} was removed (it belongs before line {})", expect,
-                                where)
-                  : fmt::format("entries seq {}..{} were removed (they belong before line {})",
-                                expect, s - 1, where)});
+           n == 1
+               ? fmt::format("entry seq {} was removed (it belongs before line {})", expect, where)
+               : fmt::format("entries seq {}..{} were removed (they belong before line {})", expect,
+                             s - 1, where)});
     }
     expect = s + 1;
   }
   for (auto& p : set_problems) add_problem(r, max_problems, std::move(p));
-  std::stable_sort(r.problems.begin(), r.problems.end(),
-                   [](const JournalProblem& a, const JournalProblem& b) { return a.line < b.line; });
+  std::stable_sort(
+      r.problems.begin(), r.problems.end(),
+      [](const JournalProblem& a, const JournalProblem& b) { return a.line < b.line; });
   return r;
 }
 
 std::string describe(const JournalVerifyReport& r) {
   std::string out;
   if (r.ok()) {
-    out += fmt::format("journal OK: {} entries, last seq {}, head hash {}\n", r.entries,
-                       r.last_seq, r.head_hash);
+    out += fmt::format("journal OK: {} entries, last seq {}, head hash {}\n", r.entries, r.last_seq,
+                       r.head_hash);
   } else {
     out += fmt::format("journal FAILED verification: {} problem(s) in {} lines\n",
                        r.problems.size() + r.problems_omitted, r.lines);
@@ -321,11 +336,11 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, JournalO
     auto report = verify_journal(path, options.max_line_bytes, 1);
     if (!report) return std::unexpected(report.error());
     if (!report->ok()) {
-      return fail(ErrorCode::kCorrupt,
-                  fmt::format("audit journal {} failed verification: {}", path,
-                              report->problems.front().detail));
+      return fail(ErrorCode::kCorrupt, fmt::format("audit journal {} failed verification: {}", path,
+                                                   report->problems.front().detail));
     }
     LineReader reader(rd.get(), 0, options.max_line_bytes);
+    std::uint64_t entries = 0;
     for (;;) {
       auto item = reader.next();
       if (!item) return std::unexpected(item.error());
@@ -334,7 +349,8 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, JournalO
         torn = item->length;
         break;
       }
-      offsets.push_back(item->offset);
+      if (entries % kIndexStride == 0) offsets.push_back(item->offset);
+      ++entries;
       size = item->offset + item->length;
     }
     last_seq = report->last_seq;
@@ -352,7 +368,8 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, JournalO
   if (!existed && options.sync) {
     // Make the new file's directory entry durable too.
     const std::size_t slash = path.find_last_of('/');
-    const std::string dir = slash == std::string::npos ? std::string(".") : path.substr(0, slash + 1);
+    const std::string dir =
+        slash == std::string::npos ? std::string(".") : path.substr(0, slash + 1);
     UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dfd.valid()) ::fsync(dfd.get());
   }
@@ -365,10 +382,15 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, JournalO
   return j;
 }
 
-Result<JournalEntry> Journal::append(TimestampNs time, std::string_view type, nlohmann::json fields) {
-  if (broken_) return fail(ErrorCode::kIo, "audit journal " + path_ + " is in an unknown state after a failed write");
-  if (!fields.is_object()) return fail(ErrorCode::kInvalidArgument, "journal fields must be a JSON object");
-  if (type.empty()) return fail(ErrorCode::kInvalidArgument, "journal entry type must not be empty");
+Result<JournalEntry> Journal::append(TimestampNs time, std::string_view type,
+                                     nlohmann::json fields) {
+  if (broken_)
+    return fail(ErrorCode::kIo,
+                "audit journal " + path_ + " is in an unknown state after a failed write");
+  if (!fields.is_object())
+    return fail(ErrorCode::kInvalidArgument, "journal fields must be a JSON object");
+  if (type.empty())
+    return fail(ErrorCode::kInvalidArgument, "journal entry type must not be empty");
   JournalEntry e;
   e.seq = last_seq_ + 1;
   e.time = time;
@@ -377,8 +399,9 @@ Result<JournalEntry> Journal::append(TimestampNs time, std::string_view type, nl
   e.prev = head_hash_;
   const std::string line = build_line(e);
   if (line.size() - 1 > options_.max_line_bytes) {
-    return fail(ErrorCode::kLimit, fmt::format("journal entry of {} bytes exceeds the {}-byte limit",
-                                               line.size() - 1, options_.max_line_bytes));
+    return fail(ErrorCode::kLimit,
+                fmt::format("journal entry of {} bytes exceeds the {}-byte limit", line.size() - 1,
+                            options_.max_line_bytes));
   }
   const bool wrote = write_all(fd_.get(), line);
   const int write_errno = errno;
@@ -389,7 +412,7 @@ Result<JournalEntry> Journal::append(TimestampNs time, std::string_view type, nl
     return fail(err == ENOSPC ? ErrorCode::kNoSpace : ErrorCode::kIo,
                 fmt::format("append to audit journal {}: {}", path_, std::strerror(err)));
   }
-  offsets_.push_back(size_);
+  if ((e.seq - 1) % kIndexStride == 0) offsets_.push_back(size_);
   size_ += line.size();
   last_seq_ = e.seq;
   head_hash_ = e.hash;
@@ -401,12 +424,22 @@ Result<void> Journal::scan(std::uint64_t after_seq,
   if (after_seq >= last_seq_) return {};
   UniqueFd rd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
   if (!rd.valid()) return fail(ErrorCode::kIo, errno_text("open", path_));
-  LineReader reader(rd.get(), offsets_[after_seq], options_.max_line_bytes);
+  const std::uint64_t block = after_seq / kIndexStride;
+  LineReader reader(rd.get(), offsets_[block], options_.max_line_bytes, size_);
+  // Skip, unparsed, the entries of the block that precede the cursor.
+  for (std::uint64_t skip = after_seq - block * kIndexStride; skip > 0; --skip) {
+    auto item = reader.next();
+    if (!item) return std::unexpected(item.error());
+    if (item->kind != LineReader::Kind::kLine) {
+      return fail(ErrorCode::kCorrupt, fmt::format("audit journal {}: unreadable line", path_));
+    }
+  }
   for (std::uint64_t seq = after_seq + 1; seq <= last_seq_; ++seq) {
     auto item = reader.next();
     if (!item) return std::unexpected(item.error());
     if (item->kind != LineReader::Kind::kLine) {
-      return fail(ErrorCode::kCorrupt, fmt::format("audit journal {}: entry seq {} unreadable", path_, seq));
+      return fail(ErrorCode::kCorrupt,
+                  fmt::format("audit journal {}: entry seq {} unreadable", path_, seq));
     }
     auto e = parse_journal_line(item->text);
     if (!e) return std::unexpected(e.error());

@@ -29,15 +29,15 @@
 // Not thread-safe: the owner serialises calls (the lawful API holds a mutex).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/handle.h"
 #include "core/result.h"
@@ -69,12 +69,12 @@ struct JournalOptions {
 };
 
 enum class JournalProblemKind {
-  kMalformed,    // not a journal line (bad JSON, missing or ill-typed member)
-  kTooLong,      // a line longer than max_line_bytes
-  kChanged,      // the entry's content no longer matches a hash
-  kRemoved,      // one or more sequence numbers are absent
-  kReordered,    // an entry appears after one with a higher sequence number
-  kDuplicate,    // a sequence number appears twice
+  kMalformed,  // not a journal line (bad JSON, missing or ill-typed member)
+  kTooLong,    // a line longer than max_line_bytes
+  kChanged,    // the entry's content no longer matches a hash
+  kRemoved,    // one or more sequence numbers are absent
+  kReordered,  // an entry appears after one with a higher sequence number
+  kDuplicate,  // a sequence number appears twice
 };
 
 std::string_view to_string(JournalProblemKind kind) noexcept;
@@ -88,11 +88,11 @@ struct JournalProblem {
 };
 
 struct JournalVerifyReport {
-  std::uint64_t lines = 0;         // complete lines read
-  std::uint64_t entries = 0;       // lines that parsed as entries
-  std::uint64_t last_seq = 0;      // highest sequence number seen
-  std::string head_hash;           // hash of the last entry (genesis when empty)
-  std::uint64_t torn_tail_bytes = 0;  // bytes after the last newline (an unacknowledged append)
+  std::uint64_t lines = 0;               // complete lines read
+  std::uint64_t entries = 0;             // lines that parsed as entries
+  std::uint64_t last_seq = 0;            // highest sequence number seen
+  std::string head_hash;                 // hash of the last entry (genesis when empty)
+  std::uint64_t torn_tail_bytes = 0;     // bytes after the last newline (an unacknowledged append)
   std::vector<JournalProblem> problems;  // ordered by line; capped
   std::uint64_t problems_omitted = 0;    // problems beyond the cap
   bool ok() const noexcept { return problems.empty() && problems_omitted == 0; }
@@ -101,9 +101,14 @@ struct JournalVerifyReport {
 // Reads the file at path and reports every change, removal and reordering it
 // can prove, precisely (which line, which sequence number). Memory: 8 bytes
 // per entry plus one line. Errors only when the file cannot be read.
+// `max_bytes` limits the check to the file's first bytes (the size a live
+// journal had when the check began). When `cancel` becomes true the check
+// stops early with kLimit (a caller that no longer wants the answer).
 Result<JournalVerifyReport> verify_journal(const std::string& path,
                                            std::size_t max_line_bytes = kDefaultMaxJournalLine,
-                                           std::size_t max_problems = 1000);
+                                           std::size_t max_problems = 1000,
+                                           std::uint64_t max_bytes = UINT64_MAX,
+                                           const std::atomic<bool>* cancel = nullptr);
 
 // One human-readable paragraph per problem, for the CLI and logs.
 std::string describe(const JournalVerifyReport& report);
@@ -113,7 +118,8 @@ class Journal {
   // Opens or creates (mode 0600) the journal. Fails with kCorrupt (message
   // naming the first problem) when the chain does not verify, kIo when the
   // file cannot be read or written.
-  static Result<std::unique_ptr<Journal>> open(const std::string& path, JournalOptions options = {});
+  static Result<std::unique_ptr<Journal>> open(const std::string& path,
+                                               JournalOptions options = {});
 
   // Appends one entry and returns it as written. `fields` must be a JSON
   // object. kLimit when the line would exceed max_line_bytes; kIo/kNoSpace
@@ -129,6 +135,8 @@ class Journal {
   std::uint64_t last_seq() const noexcept { return last_seq_; }
   const std::string& head_hash() const noexcept { return head_hash_; }
   const std::string& path() const noexcept { return path_; }
+  // Bytes of complete, acknowledged entries.
+  std::uint64_t size_bytes() const noexcept { return size_; }
   // Bytes of a torn last line dropped by open() (0 normally).
   std::uint64_t recovered_torn_bytes() const noexcept { return torn_bytes_; }
 
@@ -138,9 +146,12 @@ class Journal {
 
   std::string path_;
   JournalOptions options_;
-  UniqueFd fd_;                           // O_WRONLY|O_APPEND
-  std::vector<std::uint64_t> offsets_;    // file offset of entry seq at [seq - 1]
-  std::uint64_t size_ = 0;                // bytes of complete lines
+  UniqueFd fd_;  // O_WRONLY|O_APPEND
+  // A sparse index: offsets_[k] is the file offset of entry seq k*kIndexStride+1,
+  // so a long-lived journal costs 8 bytes per 64 entries of memory.
+  static constexpr std::uint64_t kIndexStride = 64;
+  std::vector<std::uint64_t> offsets_;
+  std::uint64_t size_ = 0;  // bytes of complete lines
   std::uint64_t last_seq_ = 0;
   std::string head_hash_{kGenesisHash};
   std::uint64_t torn_bytes_ = 0;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -16,9 +17,12 @@ Result<std::size_t> LineReader::fill() {
     pos_ = 0;
   }
   const std::size_t old = buf_.size();
-  buf_.resize(old + kChunk);
+  if (file_pos_ >= end_) return std::size_t{0};
+  const std::size_t want =
+      static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, end_ - file_pos_));
+  buf_.resize(old + want);
   for (;;) {
-    const ssize_t n = ::pread(fd_, buf_.data() + old, kChunk, static_cast<off_t>(file_pos_));
+    const ssize_t n = ::pread(fd_, buf_.data() + old, want, static_cast<off_t>(file_pos_));
     if (n < 0) {
       if (errno == EINTR) continue;
       buf_.resize(old);

@@ -68,7 +68,8 @@ class TamperTest : public ApiTest {
   Json verify() {
     auto r = call(kCertAuditor, "GET", "/v1/audit/verify");
     EXPECT_EQ(r.status, 200);
-    return json_of(r);
+    const std::string body = drain(r).body;  // computed on a worker thread
+    return Json::parse(body, nullptr, false);
   }
 };
 
@@ -77,6 +78,18 @@ TEST_F(TamperTest, IntactJournalVerifies) {
   Json v = verify();
   EXPECT_EQ(v["ok"], true) << v.dump();
   EXPECT_EQ(v["problems"].size(), 0u);
+}
+
+TEST_F(TamperTest, OneVerificationAtATime) {
+  make_history();
+  auto first = call(kCertAuditor, "GET", "/v1/audit/verify");
+  ASSERT_EQ(first.status, 200);
+  auto second = call(kCertAuditor, "GET", "/v1/audit/verify");
+  EXPECT_EQ(second.status, 503);
+  first = {};  // dropped without being read: the slot is free again
+  auto third = call(kCertAuditor, "GET", "/v1/audit/verify");
+  ASSERT_EQ(third.status, 200);
+  EXPECT_EQ(Json::parse(drain(third).body)["ok"], true);
 }
 
 TEST_F(TamperTest, ChangedEntryIsNamed) {
@@ -95,9 +108,12 @@ TEST_F(TamperTest, ChangedEntryIsNamed) {
   EXPECT_EQ(v["problems"][0]["line"], 2);
   // The service refuses to start on a journal that does not verify.
   api_.reset();
-  auto reopened = LawfulApi::open(options(), [](const QuerySpec&, const FlowRowFn&) -> Result<QueryCompleteness> {
-    return QueryCompleteness{};
-  }, [this] { return now_; });
+  auto reopened = LawfulApi::open(
+      options(),
+      [](const QuerySpec&, const FlowRowFn&) -> Result<QueryCompleteness> {
+        return QueryCompleteness{};
+      },
+      [this] { return now_; });
   ASSERT_FALSE(reopened);
   EXPECT_EQ(reopened.error().code, ErrorCode::kCorrupt);
   EXPECT_NE(reopened.error().message.find("seq 2"), std::string::npos) << reopened.error().message;
@@ -129,10 +145,13 @@ TEST_F(TamperTest, ReorderedEntriesAreNamed) {
 TEST_F(ApiTest, StatisticsCountPerMonthAndAgencyWithoutPersonalData) {
   // October: one request rejected. November: approved+answered, approved+answered empty, pending.
   now_ = *parse_time("2026-10-15T00:00:00Z");
-  auto r = call(kCertA, "POST", "/v1/requests",
-                request_body(R"([{"ip":"192.0.2.10"}])", "2026-10-05T00:00:00Z", "2026-10-06T00:00:00Z"));
+  auto r = call(
+      kCertA, "POST", "/v1/requests",
+      request_body(R"([{"ip":"192.0.2.10"}])", "2026-10-05T00:00:00Z", "2026-10-06T00:00:00Z"));
   ASSERT_EQ(r.status, 201);
-  ASSERT_EQ(call(kCertB, "POST", "/v1/requests/" + json_of(r)["id"].get<std::string>() + "/reject").status, 200);
+  ASSERT_EQ(call(kCertB, "POST", "/v1/requests/" + json_of(r)["id"].get<std::string>() + "/reject")
+                .status,
+            200);
 
   now_ = *parse_time("2026-11-20T00:00:00Z");
   const std::string answered = create_approved();  // from Nov 1: 19 days old
@@ -144,12 +163,14 @@ TEST_F(ApiTest, StatisticsCountPerMonthAndAgencyWithoutPersonalData) {
   s = call(kCertB, "GET", "/v1/requests/" + empty + "/results");
   drain(s);
   s = {};
-  auto p = call(kCertX, "POST", "/v1/requests",
-                request_body(R"([{"ip":"192.0.2.10"}])", "2026-11-17T00:00:00Z", "2026-11-18T00:00:00Z"));
+  auto p = call(
+      kCertX, "POST", "/v1/requests",
+      request_body(R"([{"ip":"192.0.2.10"}])", "2026-11-17T00:00:00Z", "2026-11-18T00:00:00Z"));
   ASSERT_EQ(p.status, 201);
 
   auto resp = call(kCertAuditor, "GET", "/v1/statistics");
   ASSERT_EQ(resp.status, 200);
+  EXPECT_EQ(json_of(resp)["journal_head"]["hash"], api_->verify_journal()->head_hash);
   Json months = json_of(resp)["months"];
   ASSERT_EQ(months.size(), 3u) << months.dump();
   EXPECT_EQ(months[0]["month"], "2026-10");

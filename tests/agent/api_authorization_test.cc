@@ -40,28 +40,82 @@ std::vector<Endpoint> endpoints() {
 const std::map<std::string, std::map<std::string, int>>& expectations() {
   static const std::map<std::string, std::map<std::string, int>> m = {
       // officer-b: requester + approver, police, not the pending request's requester.
-      {"officer-b", {{"create", 201}, {"list", 200}, {"get", 200}, {"approve", 200}, {"reject", 200},
-                     {"cancel", 403}, {"results", 200}, {"manifest", 200}, {"audit", 403},
-                     {"verify", 403}, {"statistics", 403}}},
+      {"officer-b",
+       {{"create", 201},
+        {"list", 200},
+        {"get", 200},
+        {"approve", 200},
+        {"reject", 200},
+        {"cancel", 403},
+        {"results", 200},
+        {"manifest", 200},
+        {"audit", 403},
+        {"verify", 403},
+        {"statistics", 403}}},
       // officer-a: the requester of both requests.
-      {"officer-a", {{"create", 201}, {"list", 200}, {"get", 200}, {"approve", 403}, {"reject", 403},
-                     {"cancel", 200}, {"results", 200}, {"manifest", 200}, {"audit", 403},
-                     {"verify", 403}, {"statistics", 403}}},
+      {"officer-a",
+       {{"create", 201},
+        {"list", 200},
+        {"get", 200},
+        {"approve", 403},
+        {"reject", 403},
+        {"cancel", 200},
+        {"results", 200},
+        {"manifest", 200},
+        {"audit", 403},
+        {"verify", 403},
+        {"statistics", 403}}},
       // officer-c: requester only, police, on neither request.
-      {"officer-c", {{"create", 201}, {"list", 200}, {"get", 200}, {"approve", 403}, {"reject", 403},
-                     {"cancel", 403}, {"results", 403}, {"manifest", 403}, {"audit", 403},
-                     {"verify", 403}, {"statistics", 403}}},
+      {"officer-c",
+       {{"create", 201},
+        {"list", 200},
+        {"get", 200},
+        {"approve", 403},
+        {"reject", 403},
+        {"cancel", 403},
+        {"results", 403},
+        {"manifest", 403},
+        {"audit", 403},
+        {"verify", 403},
+        {"statistics", 403}}},
       // officer-e: approver only, police.
-      {"officer-e", {{"create", 403}, {"list", 200}, {"get", 200}, {"approve", 200}, {"reject", 200},
-                     {"cancel", 403}, {"results", 403}, {"manifest", 403}, {"audit", 403},
-                     {"verify", 403}, {"statistics", 403}}},
+      {"officer-e",
+       {{"create", 403},
+        {"list", 200},
+        {"get", 200},
+        {"approve", 200},
+        {"reject", 200},
+        {"cancel", 403},
+        {"results", 403},
+        {"manifest", 403},
+        {"audit", 403},
+        {"verify", 403},
+        {"statistics", 403}}},
       // officer-x: requester + approver of another agency: the requests do not exist for them.
-      {"officer-x", {{"create", 201}, {"list", 200}, {"get", 404}, {"approve", 404}, {"reject", 404},
-                     {"cancel", 404}, {"results", 404}, {"manifest", 404}, {"audit", 403},
-                     {"verify", 403}, {"statistics", 403}}},
-      {"auditor", {{"create", 403}, {"list", 403}, {"get", 403}, {"approve", 403}, {"reject", 403},
-                   {"cancel", 403}, {"results", 403}, {"manifest", 403}, {"audit", 200},
-                   {"verify", 200}, {"statistics", 200}}},
+      {"officer-x",
+       {{"create", 201},
+        {"list", 200},
+        {"get", 404},
+        {"approve", 404},
+        {"reject", 404},
+        {"cancel", 404},
+        {"results", 404},
+        {"manifest", 404},
+        {"audit", 403},
+        {"verify", 403},
+        {"statistics", 403}}},
+      {"auditor",
+       {{"create", 403},
+        {"list", 403},
+        {"get", 403},
+        {"approve", 403},
+        {"reject", 403},
+        {"cancel", 403},
+        {"results", 403},
+        {"manifest", 403},
+        {"audit", 200},
+        {"verify", 200},
+        {"statistics", 200}}},
   };
   return m;
 }
@@ -97,9 +151,10 @@ TEST_F(AuthorizationMatrixTest, EveryEndpointForEveryRole) {
 }
 
 TEST_F(AuthorizationMatrixTest, UnidentifiedCertificatesGet403AndNothingElse) {
-  const std::map<std::string, std::string> nobody = {
-      {"unknown_certificate", kCertUnknown}, {"revoked_officer", kCertRevoked},
-      {"expired_officer", kCertExpired}, {"no_certificate", ""}};
+  const std::map<std::string, std::string> nobody = {{"unknown_certificate", kCertUnknown},
+                                                     {"revoked_officer", kCertRevoked},
+                                                     {"expired_officer", kCertExpired},
+                                                     {"no_certificate", ""}};
   const int queries_before = queries_;
   for (const auto& [reason, cert] : nobody) {
     const auto before = journal_entries("authentication_failure").size();
@@ -162,7 +217,8 @@ TEST_F(ApiTest, ExpiryOfAnOfficerTakesEffectWithTime) {
   EXPECT_EQ(call(kCertB, "GET", "/v1/requests").status, 200);
   now_ += 2 * kNsPerDay;
   EXPECT_EQ(call(kCertB, "GET", "/v1/requests").status, 403);
-  EXPECT_EQ(journal_entries("authentication_failure").back()["fields"]["reason"], "expired_officer");
+  EXPECT_EQ(journal_entries("authentication_failure").back()["fields"]["reason"],
+            "expired_officer");
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 // Streamed results: bounded memory whatever the size, early stop when the
 // client goes away, query errors, completeness, and the stream limit.
 #include <gtest/gtest.h>
-
 #include <sys/resource.h>
 
 #include <csignal>
@@ -27,8 +26,9 @@ struct BigQuery {
   FlowQueryFn fn() {
     return [this](const QuerySpec&, const FlowRowFn& on_row) -> Result<QueryCompleteness> {
       for (std::uint64_t i = 0; i < rows; ++i) {
-        FlowRecord f = make_flow("192.0.2.10", static_cast<std::uint16_t>(i % 60000), "198.51.100.1", 443,
-                                 *parse_time("2026-11-01T10:00:00Z") + static_cast<TimestampNs>(i));
+        FlowRecord f =
+            make_flow("192.0.2.10", static_cast<std::uint16_t>(i % 60000), "198.51.100.1", 443,
+                      *parse_time("2026-11-01T10:00:00Z") + static_cast<TimestampNs>(i));
         if (!on_row(f)) {
           stopped_early = true;
           return QueryCompleteness{};
@@ -69,8 +69,10 @@ TEST(ResultStreamTest, MemoryStaysBoundedWhateverTheResultSize) {
     if (c.status == Status::kData) {
       hash.update(std::string_view(buf.data(), c.length));
       bytes += c.length;
-      consumed_rows += static_cast<std::uint64_t>(std::count(buf.begin(), buf.begin() + c.length, '\n'));
-      max_ahead = std::max(max_ahead, q.produced.load() - std::min(q.produced.load(), consumed_rows));
+      consumed_rows +=
+          static_cast<std::uint64_t>(std::count(buf.begin(), buf.begin() + c.length, '\n'));
+      max_ahead =
+          std::max(max_ahead, q.produced.load() - std::min(q.produced.load(), consumed_rows));
       continue;
     }
     if (c.status == Status::kWouldBlock) {
@@ -121,10 +123,13 @@ TEST_F(ApiTest, QueryErrorEndsTheStreamWithAnErrorAndIsJournaled) {
   const std::string id = create_approved();
   flows_.clear();
   api_.reset();
-  auto api = LawfulApi::open(options(), [](const QuerySpec&, const FlowRowFn& on_row) -> Result<QueryCompleteness> {
-    on_row(make_flow("192.0.2.10", 1, "198.51.100.1", 2, *parse_time("2026-11-01T10:00:00Z")));
-    return fail(ErrorCode::kIo, "shard unreadable");
-  }, [this] { return now_; });
+  auto api = LawfulApi::open(
+      options(),
+      [](const QuerySpec&, const FlowRowFn& on_row) -> Result<QueryCompleteness> {
+        on_row(make_flow("192.0.2.10", 1, "198.51.100.1", 2, *parse_time("2026-11-01T10:00:00Z")));
+        return fail(ErrorCode::kIo, "shard unreadable");
+      },
+      [this] { return now_; });
   ASSERT_TRUE(api);
   api_ = std::move(*api);
   auto r = call(kCertA, "GET", "/v1/requests/" + id + "/results");
@@ -141,7 +146,8 @@ TEST_F(ApiTest, QueryErrorEndsTheStreamWithAnErrorAndIsJournaled) {
 
 TEST_F(ApiTest, IncompleteDataIsReportedInTrailersAndManifest) {
   completeness_.shards_searched = 20;
-  completeness_.uncovered.push_back({*parse_time("2026-11-01T00:00:00Z"), *parse_time("2026-11-01T04:00:00Z")});
+  completeness_.uncovered.push_back(
+      {*parse_time("2026-11-01T00:00:00Z"), *parse_time("2026-11-01T04:00:00Z")});
   const std::string id = create_approved();
   auto r = call(kCertA, "GET", "/v1/requests/" + id + "/results");
   Drained d = drain(r);
@@ -157,19 +163,24 @@ TEST_F(ApiTest, IncompleteDataIsReportedInTrailersAndManifest) {
   Json m = json_of(call(kCertA, "GET", "/v1/requests/" + id + "/manifest"));
   EXPECT_EQ(m["last_delivery"]["complete"], false);
   EXPECT_EQ(m["last_delivery"]["completeness"]["shards_searched"], 20);
-  EXPECT_EQ(m["last_delivery"]["completeness"]["uncovered"][0]["from"], "2026-11-01T00:00:00.000000Z");
+  EXPECT_EQ(m["last_delivery"]["completeness"]["uncovered"][0]["from"],
+            "2026-11-01T00:00:00.000000Z");
 }
 
 TEST_F(ApiTest, QuerySeesOnlyTheRequestsSelectorsAndWindow) {
   QuerySpec seen;
   api_.reset();
-  auto api = LawfulApi::open(options(), [&seen](const QuerySpec& spec, const FlowRowFn&) -> Result<QueryCompleteness> {
-    seen = spec;
-    return QueryCompleteness{};
-  }, [this] { return now_; });
+  auto api = LawfulApi::open(
+      options(),
+      [&seen](const QuerySpec& spec, const FlowRowFn&) -> Result<QueryCompleteness> {
+        seen = spec;
+        return QueryCompleteness{};
+      },
+      [this] { return now_; });
   ASSERT_TRUE(api);
   api_ = std::move(*api);
-  const std::string id = create(kCertA, R"([{"ip":"100.64.1.7","port":51000},{"subscriber":"alice@isp"}])");
+  const std::string id =
+      create(kCertA, R"([{"ip":"100.64.1.7","port":51000},{"subscriber":"alice@isp"}])");
   ASSERT_EQ(call(kCertB, "POST", "/v1/requests/" + id + "/approve").status, 200);
   auto r = call(kCertB, "GET", "/v1/requests/" + id + "/results");
   drain(r);

@@ -1,13 +1,12 @@
 #include "api_test_support.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
-
-#include <fmt/format.h>
 
 namespace conntrail::agent::testing {
 
@@ -86,12 +85,12 @@ FlowRecord make_flow(const std::string& src, std::uint16_t sport, const std::str
 std::string ApiTest::officers_json() const {
   auto officer = [](const std::string& id, const std::string& agency, const std::string& roles,
                     const std::string& cert, const std::string& extra = {}) {
-    return fmt::format(R"({{"id":"{}","name":"{} name","agency":"{}","roles":{},"certificate":{{"sha256":"{}"}}{}}})",
-                       id, id, agency, roles, cert, extra);
+    return fmt::format(
+        R"({{"id":"{}","name":"{} name","agency":"{}","roles":{},"certificate":{{"sha256":"{}"}}{}}})",
+        id, id, agency, roles, cert, extra);
   };
-  return "{\"officers\":[" +
-         officer("officer-a", "police", R"(["requester","approver"])", kCertA) + "," +
-         officer("officer-b", "police", R"(["requester","approver"])", kCertB) + "," +
+  return "{\"officers\":[" + officer("officer-a", "police", R"(["requester","approver"])", kCertA) +
+         "," + officer("officer-b", "police", R"(["requester","approver"])", kCertB) + "," +
          officer("officer-c", "police", R"(["requester"])", kCertC) + "," +
          officer("officer-d", "police", R"(["requester"])", kCertD) + "," +
          officer("officer-e", "police", R"(["approver"])", kCertE) + "," +
@@ -139,7 +138,8 @@ void ApiTest::TearDown() {
 
 void ApiTest::open_api() {
   api_.reset();
-  FlowQueryFn query = [this](const QuerySpec& spec, const FlowRowFn& on_row) -> Result<QueryCompleteness> {
+  FlowQueryFn query = [this](const QuerySpec& spec,
+                             const FlowRowFn& on_row) -> Result<QueryCompleteness> {
     ++queries_;
     for (const auto& f : flows_) {
       if (f.last_ts < spec.from || f.first_ts >= spec.to) continue;

@@ -8,22 +8,21 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "agent/api/lawful_api.h"
 
 namespace conntrail::agent::testing {
 
 // Certificates (by SHA-256) of the fixture's officers.
-inline const std::string kCertA(64, 'a');        // police: requester + approver
-inline const std::string kCertB(64, 'b');        // police: requester + approver
-inline const std::string kCertC(64, 'c');        // police: requester only
-inline const std::string kCertD(64, 'd');        // police: requester only
-inline const std::string kCertE(64, 'e');        // police: approver only
-inline const std::string kCertX(64, 'f');        // customs: requester + approver
+inline const std::string kCertA(64, 'a');  // police: requester + approver
+inline const std::string kCertB(64, 'b');  // police: requester + approver
+inline const std::string kCertC(64, 'c');  // police: requester only
+inline const std::string kCertD(64, 'd');  // police: requester only
+inline const std::string kCertE(64, 'e');  // police: approver only
+inline const std::string kCertX(64, 'f');  // customs: requester + approver
 inline const std::string kCertAuditor(std::string(63, '0') + "1");
 inline const std::string kCertRevoked(std::string(63, '0') + "2");
 inline const std::string kCertExpired(std::string(63, '0') + "3");

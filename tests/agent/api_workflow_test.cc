@@ -59,7 +59,8 @@ TEST_F(ApiTest, FullWorkflowFromRequestToVerifiedResults) {
   EXPECT_EQ(m["last_delivery"]["officer"], "officer-a");
 
   // CSV for the approver, who is also on the request; fetching again is allowed.
-  auto csv = call(kCertB, "GET", "/v1/requests/" + id + "/results", "", "", {{"accept", "text/csv"}});
+  auto csv =
+      call(kCertB, "GET", "/v1/requests/" + id + "/results", "", "", {{"accept", "text/csv"}});
   ASSERT_EQ(csv.status, 200);
   Drained dc = drain(csv);
   FlowFormatter csvf(OutputFormat::kCsv, TimeFormat::kEpoch);
@@ -74,7 +75,8 @@ TEST_F(ApiTest, FullWorkflowFromRequestToVerifiedResults) {
 
   auto verify = call(kCertAuditor, "GET", "/v1/audit/verify");
   ASSERT_EQ(verify.status, 200);
-  EXPECT_EQ(json_of(verify)["ok"], true) << verify.body;
+  const std::string report = drain(verify).body;
+  EXPECT_EQ(Json::parse(report)["ok"], true) << report;
 }
 
 TEST_F(ApiTest, RfcTimeFormatIsOffered) {
@@ -89,7 +91,8 @@ TEST_F(ApiTest, RfcTimeFormatIsOffered) {
 
 TEST_F(ApiTest, UnacceptableMediaTypeIs406) {
   const std::string id = create_approved();
-  auto r = call(kCertA, "GET", "/v1/requests/" + id + "/results", "", "", {{"accept", "application/xml"}});
+  auto r = call(kCertA, "GET", "/v1/requests/" + id + "/results", "", "",
+                {{"accept", "application/xml"}});
   EXPECT_EQ(r.status, 406);
 }
 
@@ -151,9 +154,12 @@ TEST_F(ApiTest, ApprovalsRequiredTwoNeedsTwoDistinctApprovers) {
 
 TEST_F(ApiTest, ApprovalsRequiredBelowOneIsRefusedAtOpen) {
   options().approvals_required = 0;
-  auto api = LawfulApi::open(options(), [](const QuerySpec&, const FlowRowFn&) -> Result<QueryCompleteness> {
-    return QueryCompleteness{};
-  }, [] { return TimestampNs{0}; });
+  auto api = LawfulApi::open(
+      options(),
+      [](const QuerySpec&, const FlowRowFn&) -> Result<QueryCompleteness> {
+        return QueryCompleteness{};
+      },
+      [] { return TimestampNs{0}; });
   ASSERT_FALSE(api);
   EXPECT_EQ(api.error().code, ErrorCode::kInvalidArgument);
 }
@@ -203,7 +209,8 @@ TEST_F(ApiTest, ListIsPagedAndScopedToTheAgency) {
   ASSERT_EQ(page1["requests"].size(), 2u);
   auto page3 = json_of(call(kCertB, "GET", "/v1/requests", "", "per_page=2&page=3"));
   ASSERT_EQ(page3["requests"].size(), 1u);
-  EXPECT_GT(page1["requests"][0]["created"].get<std::string>(), page3["requests"][0]["created"].get<std::string>());
+  EXPECT_GT(page1["requests"][0]["created"].get<std::string>(),
+            page3["requests"][0]["created"].get<std::string>());
   EXPECT_EQ(json_of(call(kCertB, "GET", "/v1/requests", "", "state=approved"))["total"], 0);
   EXPECT_EQ(call(kCertB, "GET", "/v1/requests", "", "per_page=100000").status, 400);
   EXPECT_EQ(call(kCertB, "GET", "/v1/requests", "", "sort=asc").status, 400);
@@ -241,8 +248,9 @@ INSTANTIATE_TEST_SUITE_P(
     Bodies, ApiValidationTest,
     ::testing::Values(
         BadRequest{"NotJson", "{", ""}, BadRequest{"NotObject", "[1]", ""},
-        BadRequest{"UnknownField", body(R"([{"ip":"192.0.2.1"}])", "2026-11-01T00:00:00Z",
-                                        "2026-11-02T00:00:00Z", R"(,"colour":"red")"),
+        BadRequest{"UnknownField",
+                   body(R"([{"ip":"192.0.2.1"}])", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z",
+                        R"(,"colour":"red")"),
                    "colour"},
         BadRequest{"BadAddress", body(R"([{"ip":"192.0.2.300"}])"), "selectors[0].ip"},
         BadRequest{"BroadV4Prefix", body(R"([{"prefix":"10.0.0.0/16"}])"), "selectors[0].prefix"},
@@ -250,31 +258,53 @@ INSTANTIATE_TEST_SUITE_P(
                    "selectors[1].prefix"},
         BadRequest{"HostBits", body(R"([{"prefix":"192.0.2.1/24"}])"), "selectors[0].prefix"},
         BadRequest{"NoSelectors", body("[]"), "selectors"},
-        BadRequest{"TooManySelectors",
-                   body(R"([{"ip":"192.0.2.1"},{"ip":"192.0.2.2"},{"ip":"192.0.2.3"},{"ip":"192.0.2.4"},
+        BadRequest{
+            "TooManySelectors",
+            body(R"([{"ip":"192.0.2.1"},{"ip":"192.0.2.2"},{"ip":"192.0.2.3"},{"ip":"192.0.2.4"},
                            {"ip":"192.0.2.5"},{"ip":"192.0.2.6"},{"ip":"192.0.2.7"},{"ip":"192.0.2.8"},
                            {"ip":"192.0.2.9"},{"ip":"192.0.2.10"},{"ip":"192.0.2.11"},{"ip":"192.0.2.12"},
                            {"ip":"192.0.2.13"},{"ip":"192.0.2.14"},{"ip":"192.0.2.15"},{"ip":"192.0.2.16"},
                            {"ip":"192.0.2.17"}])"),
-                   "selectors"},
-        BadRequest{"TwoFormsInOneSelector", body(R"([{"ip":"192.0.2.1","subscriber":"x"}])"), "selectors[0]"},
-        BadRequest{"UnknownSelectorField", body(R"([{"ip":"192.0.2.1","mac":"x"}])"), "selectors[0].mac"},
-        BadRequest{"PortWithoutIp", body(R"([{"prefix":"192.0.2.0/24","port":80}])"), "selectors[0].port"},
-        BadRequest{"PortOutOfRange", body(R"([{"ip":"192.0.2.1","port":70000}])"), "selectors[0].port"},
-        BadRequest{"InvertedWindow", body(R"([{"ip":"192.0.2.1"}])", "2026-11-02T00:00:00Z", "2026-11-01T00:00:00Z"), "to"},
-        BadRequest{"OversizedWindow", body(R"([{"ip":"192.0.2.1"}])", "2026-10-01T00:00:00Z", "2026-11-02T00:00:00Z"), "to"},
-        BadRequest{"BeforeRetention", body(R"([{"ip":"192.0.2.1"}])", "2025-10-01T00:00:00Z", "2025-10-02T00:00:00Z"), "from"},
-        BadRequest{"FutureWindow", body(R"([{"ip":"192.0.2.1"}])", "2026-11-19T00:00:00Z", "2026-11-21T00:00:00Z"), "to"},
+            "selectors"},
+        BadRequest{"TwoFormsInOneSelector", body(R"([{"ip":"192.0.2.1","subscriber":"x"}])"),
+                   "selectors[0]"},
+        BadRequest{"UnknownSelectorField", body(R"([{"ip":"192.0.2.1","mac":"x"}])"),
+                   "selectors[0].mac"},
+        BadRequest{"PortWithoutIp", body(R"([{"prefix":"192.0.2.0/24","port":80}])"),
+                   "selectors[0].port"},
+        BadRequest{"PortOutOfRange", body(R"([{"ip":"192.0.2.1","port":70000}])"),
+                   "selectors[0].port"},
+        BadRequest{"InvertedWindow",
+                   body(R"([{"ip":"192.0.2.1"}])", "2026-11-02T00:00:00Z", "2026-11-01T00:00:00Z"),
+                   "to"},
+        BadRequest{"OversizedWindow",
+                   body(R"([{"ip":"192.0.2.1"}])", "2026-10-01T00:00:00Z", "2026-11-02T00:00:00Z"),
+                   "to"},
+        BadRequest{"BeforeRetention",
+                   body(R"([{"ip":"192.0.2.1"}])", "2025-10-01T00:00:00Z", "2025-10-02T00:00:00Z"),
+                   "from"},
+        BadRequest{"FutureWindow",
+                   body(R"([{"ip":"192.0.2.1"}])", "2026-11-19T00:00:00Z", "2026-11-21T00:00:00Z"),
+                   "to"},
         BadRequest{"BadTime", body(R"([{"ip":"192.0.2.1"}])", "yesterday"), "from"},
-        BadRequest{"UnknownCategory", body(R"([{"ip":"192.0.2.1"}])", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z", "",
-                                           R"(["content"])"),
+        BadRequest{"YearBeyondInt64Nanoseconds",
+                   body(R"([{"ip":"192.0.2.1"}])", "9026-11-01T00:00:00Z", "9026-11-02T00:00:00Z"),
+                   "from"},
+        BadRequest{"YearZero",
+                   body(R"([{"ip":"192.0.2.1"}])", "0000-11-01T00:00:00Z", "2026-11-02T00:00:00Z"),
+                   "from"},
+        BadRequest{"UnknownCategory",
+                   body(R"([{"ip":"192.0.2.1"}])", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z",
+                        "", R"(["content"])"),
                    "categories[0]"},
-        BadRequest{"MissingCaseReference",
-                   R"({"legal_basis":"x","selectors":[{"ip":"192.0.2.1"}],"from":"2026-11-01T00:00:00Z","to":"2026-11-02T00:00:00Z","categories":["flows"],"justification":"j"})",
-                   "case_reference"},
-        BadRequest{"ControlCharacters",
-                   R"({"case_reference":"C\u0000","legal_basis":"x","selectors":[{"ip":"192.0.2.1"}],"from":"2026-11-01T00:00:00Z","to":"2026-11-02T00:00:00Z","categories":["flows"],"justification":"j"})",
-                   "case_reference"}),
+        BadRequest{
+            "MissingCaseReference",
+            R"({"legal_basis":"x","selectors":[{"ip":"192.0.2.1"}],"from":"2026-11-01T00:00:00Z","to":"2026-11-02T00:00:00Z","categories":["flows"],"justification":"j"})",
+            "case_reference"},
+        BadRequest{
+            "ControlCharacters",
+            R"({"case_reference":"C\u0000","legal_basis":"x","selectors":[{"ip":"192.0.2.1"}],"from":"2026-11-01T00:00:00Z","to":"2026-11-02T00:00:00Z","categories":["flows"],"justification":"j"})",
+            "case_reference"}),
     [](const ::testing::TestParamInfo<BadRequest>& i) { return i.param.name; });
 
 TEST_F(ApiTest, WrongContentTypeIs415) {
@@ -292,15 +322,17 @@ TEST_F(ApiTest, ReplayAfterRestartGivesTheSameState) {
   rs = {};
   const std::string list_before = call(kCertA, "GET", "/v1/requests").body;
   const std::string approved_before = call(kCertA, "GET", "/v1/requests/" + approved).body;
-  const std::string manifest_before = call(kCertA, "GET", "/v1/requests/" + approved + "/manifest").body;
-  const std::string stats_before = call(kCertAuditor, "GET", "/v1/statistics").body;
+  const std::string manifest_before =
+      call(kCertA, "GET", "/v1/requests/" + approved + "/manifest").body;
+  // The journal head moves (the restart journals service_started); the numbers must not.
+  const Json stats_before = json_of(call(kCertAuditor, "GET", "/v1/statistics"))["months"];
 
   open_api();  // a restart: the book is rebuilt from the journal alone
 
   EXPECT_EQ(call(kCertA, "GET", "/v1/requests").body, list_before);
   EXPECT_EQ(call(kCertA, "GET", "/v1/requests/" + approved).body, approved_before);
   EXPECT_EQ(call(kCertA, "GET", "/v1/requests/" + approved + "/manifest").body, manifest_before);
-  EXPECT_EQ(call(kCertAuditor, "GET", "/v1/statistics").body, stats_before);
+  EXPECT_EQ(json_of(call(kCertAuditor, "GET", "/v1/statistics"))["months"], stats_before);
   // The rules still hold after the restart.
   EXPECT_EQ(call(kCertC, "POST", "/v1/requests/" + pending + "/approve").status, 403);
   EXPECT_EQ(call(kCertB, "POST", "/v1/requests/" + pending + "/approve").status, 200);

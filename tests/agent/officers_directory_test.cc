@@ -1,9 +1,9 @@
 // Tests for agent/officers: parsing the officers file and identifying certificates.
-#include "agent/officers/officer_directory.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "agent/officers/officer_directory.h"
 
 namespace conntrail::agent {
 namespace {
@@ -58,11 +58,14 @@ TEST(OfficerDirectoryTest, RevokedAndExpiredOfficersIdentifyNobody) {
   auto d = OfficerDirectory::parse(
       R"({"officers":[
         {"id":"r","name":"R","agency":"p","roles":["requester"],"revoked":true,
-         "certificate":{"sha256":")" + std::string(64, '1') + R"("}},
+         "certificate":{"sha256":")" +
+      std::string(64, '1') + R"("}},
         {"id":"e","name":"E","agency":"p","roles":["requester"],"expires":"2026-01-01T00:00:00Z",
-         "certificate":{"sha256":")" + std::string(64, '2') + R"("}},
+         "certificate":{"sha256":")" +
+      std::string(64, '2') + R"("}},
         {"id":"f","name":"F","agency":"p","roles":["requester"],"expires":"2027-01-01T00:00:00Z",
-         "certificate":{"sha256":")" + std::string(64, '3') + R"("}}]})");
+         "certificate":{"sha256":")" +
+      std::string(64, '3') + R"("}}]})");
   ASSERT_TRUE(d) << d.error().message;
   EXPECT_EQ((*d)->identify(cert(std::string(64, '1')), kNow).error(), IdentityFailure::kRevoked);
   EXPECT_EQ((*d)->identify(cert(std::string(64, '2')), kNow).error(), IdentityFailure::kExpired);
@@ -82,8 +85,9 @@ TEST_P(OfficerDirectoryRejectsTest, NamesTheBadKey) {
   EXPECT_NE(d.error().message.find(GetParam().names), std::string::npos) << d.error().message;
 }
 
-const std::string kGood = R"("id":"a","name":"A","agency":"p","roles":["requester"],"certificate":{"sha256":")" +
-                          std::string(64, 'a') + R"("})";
+const std::string kGood =
+    R"("id":"a","name":"A","agency":"p","roles":["requester"],"certificate":{"sha256":")" +
+    std::string(64, 'a') + R"("})";
 
 INSTANTIATE_TEST_SUITE_P(
     Files, OfficerDirectoryRejectsTest,
@@ -91,28 +95,35 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"not json", "not valid JSON"}, BadFile{"[]", "top level"},
         BadFile{R"({"officers":[],"extra":1})", "extra: unknown key"},
         BadFile{"{\"officers\":[{" + kGood + ",\"colour\":\"red\"}]}", "officers[0].colour"},
-        BadFile{R"({"officers":[{"id":"a","name":"A","agency":"p","roles":["admin"],"certificate":{"sha256":")" +
-                    std::string(64, 'a') + R"("}}]})",
-                "officers[0].roles[0]"},
-        BadFile{R"({"officers":[{"id":"a","name":"A","agency":"p","roles":["requester"],"certificate":{"sha256":"abc"}}]})",
-                "officers[0].certificate.sha256"},
-        BadFile{R"({"officers":[{"id":"a","name":"A","agency":"p","roles":["requester"],"certificate":{"issuer":"CN=x"}}]})",
-                "officers[0].certificate"},
+        BadFile{
+            R"({"officers":[{"id":"a","name":"A","agency":"p","roles":["admin"],"certificate":{"sha256":")" +
+                std::string(64, 'a') + R"("}}]})",
+            "officers[0].roles[0]"},
+        BadFile{
+            R"({"officers":[{"id":"a","name":"A","agency":"p","roles":["requester"],"certificate":{"sha256":"abc"}}]})",
+            "officers[0].certificate.sha256"},
+        BadFile{
+            R"({"officers":[{"id":"a","name":"A","agency":"p","roles":["requester"],"certificate":{"issuer":"CN=x"}}]})",
+            "officers[0].certificate"},
         BadFile{R"({"officers":[{"id":"a","name":"A","agency":"p","roles":["requester"]}]})",
                 "officers[0].certificate: missing"},
-        BadFile{R"({"officers":[{"id":"a b","name":"A","agency":"p","roles":["requester"],"certificate":{"sha256":")" +
-                    std::string(64, 'a') + R"("}}]})",
-                "officers[0].id"},
+        BadFile{
+            R"({"officers":[{"id":"a b","name":"A","agency":"p","roles":["requester"],"certificate":{"sha256":")" +
+                std::string(64, 'a') + R"("}}]})",
+            "officers[0].id"},
         BadFile{"{\"officers\":[{" + kGood + "},{" + kGood + "}]}", "duplicate id"},
-        BadFile{R"({"officers":[{"id":"a","name":"A","agency":"p","roles":["requester"],"expires":"soon","certificate":{"sha256":")" +
-                    std::string(64, 'a') + R"("}}]})",
-                "officers[0].expires"}));
+        BadFile{
+            R"({"officers":[{"id":"a","name":"A","agency":"p","roles":["requester"],"expires":"soon","certificate":{"sha256":")" +
+                std::string(64, 'a') + R"("}}]})",
+            "officers[0].expires"}));
 
 TEST(OfficerDirectoryTest, SameCertificateTwiceIsRejected) {
   const std::string fp = std::string(64, 'a');
   auto d = OfficerDirectory::parse(
-      R"({"officers":[{"id":"a","name":"A","agency":"p","roles":["requester"],"certificate":{"sha256":")" + fp +
-      R"("}},{"id":"b","name":"B","agency":"p","roles":["approver"],"certificate":{"sha256":")" + fp + R"("}}]})");
+      R"({"officers":[{"id":"a","name":"A","agency":"p","roles":["requester"],"certificate":{"sha256":")" +
+      fp +
+      R"("}},{"id":"b","name":"B","agency":"p","roles":["approver"],"certificate":{"sha256":")" +
+      fp + R"("}}]})");
   ASSERT_FALSE(d);
   EXPECT_NE(d.error().message.find("officers[1].certificate"), std::string::npos);
 }
@@ -124,7 +135,8 @@ TEST(OfficerDirectoryTest, LoadReportsMissingFile) {
 }
 
 TEST(OfficerDirectoryTest, DemoOfficersFileParses) {
-  auto d = OfficerDirectory::load(std::string(CONNTRAIL_SOURCE_DIR) + "/configs/demo-officers.json");
+  auto d =
+      OfficerDirectory::load(std::string(CONNTRAIL_SOURCE_DIR) + "/configs/demo-officers.json");
   ASSERT_TRUE(d) << d.error().message;
   EXPECT_EQ((*d)->size(), 3u);
 }

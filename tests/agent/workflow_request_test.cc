@@ -10,23 +10,27 @@ namespace {
 
 const TimestampNs kNow = *parse_time("2026-11-20T00:00:00Z");
 
-std::string body_with(const std::string& selectors, const std::string& from = "2026-11-01T00:00:00Z",
+std::string body_with(const std::string& selectors,
+                      const std::string& from = "2026-11-01T00:00:00Z",
                       const std::string& to = "2026-11-02T00:00:00Z") {
   return R"({"case_reference":"C-17","legal_basis":"§ 100g StPO","warrant_reference":"W-9",
-             "selectors":)" + selectors + R"(,"from":")" + from + R"(","to":")" + to +
+             "selectors":)" +
+         selectors + R"(,"from":")" + from + R"(","to":")" + to +
          R"(","categories":["flows"],"justification":"suspected fraud"})";
 }
 
 TEST(NewRequestTest, AcceptsTheIssueExample) {
   auto r = parse_new_request(
-      body_with(R"([{"ip":"192.0.2.10"},{"ip":"100.64.1.7","port":51000},{"prefix":"2001:db8:1::/56"},{"subscriber":"alice@isp"}])"),
+      body_with(
+          R"([{"ip":"192.0.2.10"},{"ip":"100.64.1.7","port":51000},{"prefix":"2001:db8:1::/56"},{"subscriber":"alice@isp"}])"),
       RequestLimits{}, kNow);
   ASSERT_TRUE(r) << r.error().field << " " << r.error().detail;
   ASSERT_EQ(r->selectors.size(), 4u);
   EXPECT_EQ(r->selectors[1].port, 51000);
   EXPECT_EQ(r->selectors[2].prefix.length(), 56);
-  EXPECT_EQ(selectors_to_json(r->selectors).dump(),
-            R"([{"ip":"192.0.2.10"},{"ip":"100.64.1.7","port":51000},{"prefix":"2001:db8:1::/56"},{"subscriber":"alice@isp"}])");
+  EXPECT_EQ(
+      selectors_to_json(r->selectors).dump(),
+      R"([{"ip":"192.0.2.10"},{"ip":"100.64.1.7","port":51000},{"prefix":"2001:db8:1::/56"},{"subscriber":"alice@isp"}])");
 }
 
 TEST(NewRequestTest, PrefixBreadthIsConfigurable) {
@@ -35,7 +39,8 @@ TEST(NewRequestTest, PrefixBreadthIsConfigurable) {
   auto r = parse_new_request(body_with(R"([{"prefix":"198.51.100.0/24"}])"), narrow, kNow);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().field, "selectors[0].prefix");
-  EXPECT_TRUE(parse_new_request(body_with(R"([{"prefix":"198.51.100.0/24"}])"), RequestLimits{}, kNow));
+  EXPECT_TRUE(
+      parse_new_request(body_with(R"([{"prefix":"198.51.100.0/24"}])"), RequestLimits{}, kNow));
 }
 
 TEST(NewRequestTest, RetentionBoundIsRelativeToNow) {
@@ -47,12 +52,25 @@ TEST(NewRequestTest, RetentionBoundIsRelativeToNow) {
 }
 
 struct Officers {
-  Officer a{"a", "A", "police", static_cast<std::uint8_t>(Role::kRequester) | static_cast<std::uint8_t>(Role::kApprover), {}, false};
-  Officer b{"b", "B", "police", static_cast<std::uint8_t>(Role::kRequester) | static_cast<std::uint8_t>(Role::kApprover), {}, false};
+  Officer a{
+      "a",
+      "A",
+      "police",
+      static_cast<std::uint8_t>(Role::kRequester) | static_cast<std::uint8_t>(Role::kApprover),
+      {},
+      false};
+  Officer b{
+      "b",
+      "B",
+      "police",
+      static_cast<std::uint8_t>(Role::kRequester) | static_cast<std::uint8_t>(Role::kApprover),
+      {},
+      false};
   Officer x{"x", "X", "customs", static_cast<std::uint8_t>(Role::kApprover), {}, false};
 };
 
-storage::JournalEntry entry(std::uint64_t seq, TimestampNs t, std::string_view type, nlohmann::json f) {
+storage::JournalEntry entry(std::uint64_t seq, TimestampNs t, std::string_view type,
+                            nlohmann::json f) {
   storage::JournalEntry e;
   e.seq = seq;
   e.time = t;
@@ -73,8 +91,10 @@ TEST(RequestBookTest, StateMachineFollowsTheTable) {
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->state(kNow), RequestState::kAwaitingApproval);
 
-  EXPECT_EQ(book.approve_event("r-1", o.a, kNow).error().code, ErrorCode::kPermission);  // own request
-  EXPECT_EQ(book.approve_event("r-1", o.x, kNow).error().code, ErrorCode::kNotFound);    // other agency
+  EXPECT_EQ(book.approve_event("r-1", o.a, kNow).error().code,
+            ErrorCode::kPermission);  // own request
+  EXPECT_EQ(book.approve_event("r-1", o.x, kNow).error().code,
+            ErrorCode::kNotFound);  // other agency
   EXPECT_EQ(book.check_results("r-1", o.a, kNow).error().code, ErrorCode::kUnsupported);
 
   auto approved = book.approve_event("r-1", o.b, kNow);
@@ -85,9 +105,11 @@ TEST(RequestBookTest, StateMachineFollowsTheTable) {
   EXPECT_TRUE(book.check_results("r-1", o.a, kNow));
   EXPECT_TRUE(book.check_results("r-1", o.b, kNow));
   EXPECT_EQ(r->state(kNow + 30 * kNsPerDay), RequestState::kExpired);
-  EXPECT_EQ(book.check_results("r-1", o.a, kNow + 30 * kNsPerDay).error().code, ErrorCode::kUnsupported);
+  EXPECT_EQ(book.check_results("r-1", o.a, kNow + 30 * kNsPerDay).error().code,
+            ErrorCode::kUnsupported);
 
-  EXPECT_EQ(book.cancel_event("r-1", o.b, kNow).error().code, ErrorCode::kPermission);  // not its requester
+  EXPECT_EQ(book.cancel_event("r-1", o.b, kNow).error().code,
+            ErrorCode::kPermission);  // not its requester
   auto cancelled = book.cancel_event("r-1", o.a, kNow);
   ASSERT_TRUE(cancelled);
   ASSERT_TRUE(book.apply(entry(3, kNow, journal_type::kRequestCancelled, *cancelled)));
@@ -108,14 +130,16 @@ TEST(RequestBookTest, ApprovalsRequiredIsNeverBelowOne) {
 
 TEST(RequestBookTest, ReplayOfAnApprovalForAnUnknownRequestIsCorrupt) {
   RequestBook book;
-  auto r = book.apply(entry(1, kNow, journal_type::kRequestApproved, {{"id", "r-9"}, {"officer", "b"}}));
+  auto r =
+      book.apply(entry(1, kNow, journal_type::kRequestApproved, {{"id", "r-9"}, {"officer", "b"}}));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kCorrupt);
 }
 
 TEST(RequestBookTest, IgnoresUnrelatedEntries) {
   RequestBook book;
-  EXPECT_TRUE(book.apply(entry(1, kNow, journal_type::kAuthFailure, {{"reason", "unknown_certificate"}})));
+  EXPECT_TRUE(
+      book.apply(entry(1, kNow, journal_type::kAuthFailure, {{"reason", "unknown_certificate"}})));
   EXPECT_TRUE(book.all().empty());
 }
 
@@ -143,9 +167,14 @@ TEST(NewRequestTest, SurvivesMutatedAndRandomBodies) {
     for (int e = 0; e < edits; ++e) {
       const std::size_t pos = next() % b.size();
       switch (next() % 3) {
-        case 0: b[pos] = static_cast<char>(next() & 0xff); break;
-        case 1: b.erase(pos, 1 + next() % 8); break;
-        default: b.insert(pos, std::string(1 + next() % 4, static_cast<char>(next() & 0xff)));
+        case 0:
+          b[pos] = static_cast<char>(next() & 0xff);
+          break;
+        case 1:
+          b.erase(pos, 1 + next() % 8);
+          break;
+        default:
+          b.insert(pos, std::string(1 + next() % 4, static_cast<char>(next() & 0xff)));
       }
       if (b.empty()) b = "{";
     }
@@ -156,7 +185,8 @@ TEST(NewRequestTest, SurvivesMutatedAndRandomBodies) {
   // Deep nesting within the body limit: the parser must not recurse itself to death.
   const std::string deep = std::string(30000, '[') + std::string(30000, ']');
   EXPECT_FALSE(parse_new_request(deep, RequestLimits{}, kNow));
-  const std::string deep_obj = "{\"selectors\":" + std::string(30000, '[') + std::string(30000, ']') + "}";
+  const std::string deep_obj =
+      "{\"selectors\":" + std::string(30000, '[') + std::string(30000, ']') + "}";
   EXPECT_FALSE(parse_new_request(deep_obj, RequestLimits{}, kNow));
 }
 

@@ -112,6 +112,39 @@ TEST_F(JournalTest, ScanStartsAfterGivenSeqAndStops) {
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{3, 4}));
 }
 
+TEST_F(JournalTest, ScanFindsEveryCursorAcrossIndexBlocks) {
+  write_entries(150);  // the sparse index holds every 64th entry
+  for (int reopen = 0; reopen < 2; ++reopen) {
+    auto j = Journal::open(path_, opts());
+    ASSERT_TRUE(j);
+    if (reopen == 1) {  // entries appended after open are indexed too
+      for (int i = 151; i <= 200; ++i) ASSERT_TRUE((*j)->append(i, "test", {{"n", i}}));
+    }
+    const std::uint64_t last = (*j)->last_seq();
+    for (std::uint64_t after :
+         std::vector<std::uint64_t>{0, 1, 63, 64, 65, 127, 128, 149, 150, last - 1, last}) {
+      std::vector<std::uint64_t> seen;
+      ASSERT_TRUE((*j)->scan(after, [&](const JournalEntry& e) {
+        seen.push_back(e.seq);
+        return seen.size() < 3;
+      }));
+      std::vector<std::uint64_t> want;
+      for (std::uint64_t s = after + 1; s <= last && want.size() < 3; ++s) want.push_back(s);
+      EXPECT_EQ(seen, want) << "after " << after;
+    }
+  }
+}
+
+TEST_F(JournalTest, VerifyCanStopAtAGivenSize) {
+  write_entries(3);
+  const auto two = lines()[0].size() + lines()[1].size() + 2;
+  auto r = verify_journal(path_, kDefaultMaxJournalLine, 10, two);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok());
+  EXPECT_EQ(r->entries, 2u);
+  EXPECT_EQ(r->torn_tail_bytes, 0u);
+}
+
 TEST_F(JournalTest, DetectsChangedEntry) {
   write_entries(5);
   auto ls = lines();
@@ -135,8 +168,11 @@ TEST_F(JournalTest, DetectsChangedAndRehashedEntryByTheNextLink) {
   // A forger edits entry 2 and recomputes its own hash; entry 3 still names the old one.
   auto e = parse_journal_line(ls[1]);
   ASSERT_TRUE(e);
-  nlohmann::json body = {{"fields", {{"n", 42}}}, {"prev", e->prev}, {"seq", 2},
-                         {"time", format_rfc3339(e->time, TimePrecision::kNano)}, {"type", e->type}};
+  nlohmann::json body = {{"fields", {{"n", 42}}},
+                         {"prev", e->prev},
+                         {"seq", 2},
+                         {"time", format_rfc3339(e->time, TimePrecision::kNano)},
+                         {"type", e->type}};
   std::string b = body.dump();
   const std::string h = sha256_hex(b);
   b.pop_back();
@@ -208,7 +244,8 @@ TEST_F(JournalTest, DetectsDuplicatedEntry) {
   auto r = verify();
   ASSERT_FALSE(r.ok());
   bool dup = false;
-  for (const auto& p : r.problems) dup = dup || (p.kind == JournalProblemKind::kDuplicate && p.seq == 2);
+  for (const auto& p : r.problems)
+    dup = dup || (p.kind == JournalProblemKind::kDuplicate && p.seq == 2);
   EXPECT_TRUE(dup) << describe(r);
 }
 
@@ -278,8 +315,11 @@ TEST_F(JournalTest, InvalidUtf8IsRecordedNotThrown) {
 }
 
 TEST(JournalLineTest, SurvivesMutatedLines) {
-  nlohmann::json body = {{"fields", {{"id", "r-1"}, {"n", 1}}}, {"prev", std::string(kGenesisHash)},
-                         {"seq", 1}, {"time", "2026-11-20T00:00:00.000000000Z"}, {"type", "t"}};
+  nlohmann::json body = {{"fields", {{"id", "r-1"}, {"n", 1}}},
+                         {"prev", std::string(kGenesisHash)},
+                         {"seq", 1},
+                         {"time", "2026-11-20T00:00:00.000000000Z"},
+                         {"type", "t"}};
   std::string b = body.dump();
   const std::string h = sha256_hex(b);
   b.pop_back();
