@@ -13,7 +13,6 @@ conntrail_add_test(api_test
           ${CMAKE_CURRENT_LIST_DIR}/api_authorization_test.cc
           ${CMAKE_CURRENT_LIST_DIR}/api_audit_test.cc
           ${CMAKE_CURRENT_LIST_DIR}/api_results_test.cc
-          ${CMAKE_CURRENT_LIST_DIR}/api_config_test.cc
   LIBS conntrail_agent_lib
   LABELS unit)
 # Runs the real `conntrail audit verify` binary.
