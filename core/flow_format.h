@@ -29,6 +29,9 @@ class FlowFormatter {
   std::string header() const;
   // One record as one line, '\n'-terminated.
   std::string row(const FlowRecord& flow) const;
+  // The same line appended to `out`: result streams batch many rows in one
+  // buffer without a temporary string per row.
+  void append_row(const FlowRecord& flow, std::string& out) const;
 
  private:
   OutputFormat format_;

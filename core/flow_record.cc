@@ -4,7 +4,6 @@
 #include <openssl/evp.h>
 
 #include <array>
-#include <vector>
 
 namespace conntrail {
 
@@ -61,14 +60,22 @@ bool icmp_has_counterpart(std::uint8_t proto, std::uint16_t type) {
   }
 }
 
-void put16(std::vector<std::uint8_t>& out, std::uint16_t v) {
+// The hashed input is at most 2 + 16 + 16 + 2 + 4 = 40 bytes: a fixed buffer.
+struct HashInput {
+  std::array<std::uint8_t, 40> bytes{};
+  std::size_t size = 0;
+
+  void push_back(std::uint8_t v) { bytes[size++] = v; }
+};
+
+void put16(HashInput& out, std::uint16_t v) {
   out.push_back(static_cast<std::uint8_t>(v >> 8));
   out.push_back(static_cast<std::uint8_t>(v));
 }
 
-void put_address(std::vector<std::uint8_t>& out, const IpAddress& a) {
+void put_address(HashInput& out, const IpAddress& a) {
   const auto& b = a.bytes();
-  out.insert(out.end(), a.is_v4() ? b.begin() + 12 : b.begin(), b.end());
+  for (std::size_t i = a.is_v4() ? 12 : 0; i < b.size(); ++i) out.push_back(b[i]);
 }
 
 }  // namespace
@@ -86,8 +93,7 @@ std::string community_id(const FlowRecord& flow, std::uint16_t seed) {
     std::swap(a, b);
     std::swap(pa, pb);
   }
-  std::vector<std::uint8_t> buf;
-  buf.reserve(40);
+  HashInput buf;
   put16(buf, seed);
   put_address(buf, a);
   put_address(buf, b);
@@ -97,9 +103,12 @@ std::string community_id(const FlowRecord& flow, std::uint16_t seed) {
     put16(buf, pa);
     put16(buf, pb);
   }
+  // Fetched once: EVP_sha1() would make OpenSSL 3 look the algorithm up on every call.
+  static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int digest_len = 0;
-  EVP_Digest(buf.data(), buf.size(), digest.data(), &digest_len, EVP_sha1(), nullptr);
+  EVP_Digest(buf.bytes.data(), buf.size, digest.data(), &digest_len, sha1 != nullptr ? sha1 : EVP_sha1(),
+             nullptr);
   std::array<unsigned char, 64> b64{};
   const int n = EVP_EncodeBlock(b64.data(), digest.data(), static_cast<int>(digest_len));
   return "1:" + std::string(reinterpret_cast<const char*>(b64.data()), static_cast<std::size_t>(n));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <iterator>
 #include <ctime>
 
 namespace conntrail {
@@ -52,8 +53,7 @@ bool parse_fraction(std::string_view digits, std::int64_t& nanos) {
 }  // namespace
 
 std::string format_epoch(TimestampNs t, TimePrecision precision) {
-  const auto [s, ns] = split(t);
-  return fmt::format("{}.{}", s, fraction(ns, precision));
+  return format_time(t, precision, TimeFormat::kEpoch);
 }
 
 std::string format_rfc3339(TimestampNs t, TimePrecision precision) {
@@ -67,8 +67,22 @@ std::string format_rfc3339(TimestampNs t, TimePrecision precision) {
 }
 
 std::string format_time(TimestampNs t, TimePrecision precision, TimeFormat format) {
-  return format == TimeFormat::kRfc3339 ? format_rfc3339(t, precision)
-                                        : format_epoch(t, precision);
+  std::string out;
+  append_time(out, t, precision, format);
+  return out;
+}
+
+void append_time(std::string& out, TimestampNs t, TimePrecision precision, TimeFormat format) {
+  if (format == TimeFormat::kRfc3339) {
+    out += format_rfc3339(t, precision);
+    return;
+  }
+  const auto [s, ns] = split(t);
+  if (precision == TimePrecision::kNano) {
+    fmt::format_to(std::back_inserter(out), "{}.{:09d}", s, ns);
+  } else {
+    fmt::format_to(std::back_inserter(out), "{}.{:06d}", s, ns / 1000);
+  }
 }
 
 Result<TimestampNs> parse_time(std::string_view text) {

@@ -27,6 +27,8 @@ std::string format_epoch(TimestampNs t, TimePrecision precision);
 // "2013-03-07T21:42:06.869344Z" with 6 or 9 fractional digits.
 std::string format_rfc3339(TimestampNs t, TimePrecision precision);
 std::string format_time(TimestampNs t, TimePrecision precision, TimeFormat format);
+// The same text appended to `out` (no temporary string: the formatters' hot path).
+void append_time(std::string& out, TimestampNs t, TimePrecision precision, TimeFormat format);
 
 // Accepts epoch seconds with optional fraction ("1700000000.5") or RFC 3339
 // ("2026-11-01T00:00:00Z", "...+02:00", fraction optional).

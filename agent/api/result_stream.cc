@@ -81,7 +81,7 @@ void ResultStream::run() {
     return true;
   };
   auto on_row = [&](const FlowRecord& flow) -> bool {
-    batch += formatter_.row(flow);
+    formatter_.append_row(flow, batch);
     batch_ends.push_back(batch.size());
     if (batch.size() < kBatchBytes) return true;
     return flush();

@@ -79,3 +79,34 @@ TEST(FlowFormatterTest, RejectsUnknownFormats) {
 
 }  // namespace
 }  // namespace conntrail
+
+namespace conntrail {
+namespace {
+
+// A RADIUS User-Name is bytes from the wire, not necessarily UTF-8: the row
+// must still be one valid JSON object (invalid bytes become U+FFFD), never an exception.
+TEST(FlowFormatterTest, NdjsonSurvivesInvalidUtf8Subscriber) {
+  FlowRecord f;
+  f.subscriber = std::string("bob\xff\xfe\"x\n", 8);
+  FlowFormatter nd(OutputFormat::kNdjson, TimeFormat::kEpoch);
+  const auto j = nlohmann::json::parse(nd.row(f));
+  EXPECT_EQ(j["subscriber"], "bob\xEF\xBF\xBD\xEF\xBF\xBD\"x\n");
+}
+
+TEST(FlowFormatterTest, AppendRowEqualsRow) {
+  FlowRecord f;
+  f.vlan_outer = 100;
+  f.pppoe_session = 7;
+  for (auto format : {OutputFormat::kCsv, OutputFormat::kNdjson}) {
+    FlowFormatter formatter(format, TimeFormat::kEpoch);
+    std::string out = "x";
+    formatter.append_row(f, out);
+    EXPECT_EQ(out, "x" + formatter.row(f));
+  }
+  EXPECT_NE(FlowFormatter(OutputFormat::kNdjson, TimeFormat::kEpoch).row(f).find(
+                R"("vlan_outer":100,"vlan_inner":null,"pppoe_session":7)"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace conntrail
