@@ -7,7 +7,10 @@
 //
 // Exit codes: 0 clean stop, 1 configuration or start-up error, 2 usage error.
 #include <boost/program_options.hpp>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <iostream>
 #include <string>
 
@@ -16,6 +19,7 @@
 #include "agent/api/lawful_api.h"
 #include "agent/runtime/agent.h"
 #include "agent/runtime/data_pipeline.h"
+#include "agent/runtime/deletion_relay.h"
 #include "agent/runtime/module_options.h"
 #include "agent/runtime/storage_flow_query.h"
 #include "agent/version.h"
@@ -104,5 +108,31 @@ int main(int argc, char** argv) {
                                                      r.error().message);
     }
   });
+  // Retention deletes shards on storage's own schedule; each deletion recorded
+  // in the manifest is copied into the audit journal within a minute.
+  agent::DeletionRelay relay(snapshot->storage.data_dir, [&api](const agent::DataDeletion& d) {
+    return (*api)->record_deletion(d);
+  });
+  std::atomic<bool> relay_stop{false};
+  daemon.add_worker({"audit-relay", nullptr,
+                     [&relay, &relay_stop](agent::Heartbeat& hb) -> Result<void> {
+                       bool failing = false;
+                       for (int tick = 0; !relay_stop.load(); ++tick) {
+                         hb.beat();
+                         if (tick % 240 == 0) {  // every 60 s of 250 ms ticks
+                           auto n = relay.relay_new();
+                           if (!n != failing) {  // log transitions, not every attempt
+                             failing = !n;
+                             agent::log::write(
+                                 failing ? agent::LogLevel::kError : agent::LogLevel::kNotice,
+                                 failing ? "audit: deletions not relayed yet: " + n.error().message
+                                         : "audit: deletion relay works again");
+                           }
+                         }
+                         std::this_thread::sleep_for(std::chrono::milliseconds(250));
+                       }
+                       return {};
+                     },
+                     [&relay_stop] { relay_stop.store(true); }});
   return daemon.run();
 }
