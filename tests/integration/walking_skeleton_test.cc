@@ -509,9 +509,23 @@ TEST_F(WalkingSkeletonTest, StoresEveryFlowOfTheDemoCaptureAndServesTheLawfulWor
   const auto approved = call("officer-b", base + "/approve", "-X POST");
   ASSERT_EQ(approved.status, "200") << approved.body;
 
-  const auto results = call("officer-a", base + "/results");
+  const fs::path headers = dir_ / "results.headers";
+  const auto results = call("officer-a", base + "/results", "-D " + headers.string());
   ASSERT_EQ(results.status, "200") << results.body;
   const auto delivered = sorted(lines(results.body));
+  // The HTTP/2 trailers (curl writes them after the headers) account for exactly the body.
+  std::map<std::string, std::string> fields;
+  for (auto line : lines(slurp(headers))) {
+    if (line.ends_with('\r')) line.pop_back();
+    const auto colon = line.find(": ");
+    if (colon != std::string::npos) fields[line.substr(0, colon)] = line.substr(colon + 2);
+  }
+  std::ofstream(dir_ / "results.ndjson", std::ios::binary) << results.body;
+  const auto body_sha = run("sha256sum " + (dir_ / "results.ndjson").string() + " | cut -c1-64");
+  EXPECT_EQ(fields["content-type"], "application/x-ndjson");
+  EXPECT_EQ(fields["x-conntrail-records"], std::to_string(delivered.size()));
+  EXPECT_EQ(fields["x-conntrail-bytes"], std::to_string(results.body.size()));
+  EXPECT_EQ(fields["x-conntrail-sha256"] + "\n", body_sha.out);
   // The storage's answer to the same selectors and window: any selector matches, each
   // flow once (storage_flow_query.h), so the union of the two queries without repeats.
   const auto by_ip = query("--ip " + kSelectorIp, from, to, "ndjson");
@@ -536,11 +550,14 @@ TEST_F(WalkingSkeletonTest, StoresEveryFlowOfTheDemoCaptureAndServesTheLawfulWor
     EXPECT_TRUE(v4_match || v6_match) << "a row outside the selectors: " << row;
   }
 
-  // The manifest says what was delivered.
+  // The manifest says what was delivered (journaled before the trailers went out).
   const auto manifest = call("officer-a", base + "/manifest");
   ASSERT_EQ(manifest.status, "200") << manifest.body;
-  EXPECT_NE(manifest.body.find(std::to_string(delivered.size())), std::string::npos)
-      << manifest.body;
+  const Json m = Json::parse(manifest.body, nullptr, false);
+  ASSERT_TRUE(m.is_object() && m["last_delivery"].is_object()) << manifest.body;
+  EXPECT_EQ(m["last_delivery"]["records"], delivered.size()) << manifest.body;
+  EXPECT_EQ(m["last_delivery"]["sha256"], fields["x-conntrail-sha256"]) << manifest.body;
+  EXPECT_EQ(m["last_delivery"]["finished"], true) << manifest.body;
 
   // The auditor verifies the hash chain; officers may not.
   const auto verify = call("auditor", "/v1/audit/verify");
