@@ -9,12 +9,24 @@ scripts/install-deps.sh
 cmake -S . -B build -G Ninja >/dev/null
 cmake --build build --target conntrail conntrail-agent
 
+# Every run is a fresh demo: an empty store, and the bundled capture shifted so
+# that its last packet is a minute ago (its flows are then inside retention, in
+# the current shards, and inside request.json's window "the last three hours").
+# Replaying the capture into the previous run's store would store the flows of
+# its still-open shard a second time, and a capture retimed on an earlier day
+# falls outside that window. The PKI and officers file are kept.
+mkdir -p var/demo
+if [[ -d var/demo/data ]]; then
+  if ! flock -n var/demo/data/.lock true; then
+    echo "demo: var/demo/data is in use by a running conntrail-agent; stop it first" >&2
+    exit 1
+  fi
+  rm -rf var/demo/data
+fi
 mkdir -p var/demo/data
 scripts/make-test-pki.sh var/demo/pki >/dev/null
 scripts/make-demo-officers.sh var/demo/pki var/demo/officers.json >/dev/null
-# The bundled capture, shifted so that its last packet is a minute ago:
-# its flows are then inside retention and in the current shards.
-[[ -f var/demo/demo.pcap ]] || scripts/demo-pcap.py retime configs/demo/demo.pcap var/demo/demo.pcap
+scripts/demo-pcap.py retime configs/demo/demo.pcap var/demo/demo.pcap
 
 # A request for the demo's whole window (the last three hours), ready to file.
 cat > var/demo/request.json <<EOT
