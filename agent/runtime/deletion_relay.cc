@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <map>
+#include <string>
 #include <system_error>
 
 #include "storage/manifest/manifest.h"
@@ -45,6 +47,11 @@ Result<std::size_t> DeletionRelay::relay_new() {
   if (!cursor) return std::unexpected(cursor.error());
   auto entries = storage::Manifest(data_dir_).read_all();
   if (!entries) return std::unexpected(entries.error());
+  // An expire entry names the file; the row count is in the file's seal entry.
+  std::map<std::string, std::uint64_t> sealed_rows;
+  for (const auto& e : *entries) {
+    if (e.kind == storage::ManifestKind::kSeal) sealed_rows[e.file] = e.rows;
+  }
   std::size_t relayed = 0;
   for (const auto& e : *entries) {
     if (e.kind != storage::ManifestKind::kExpire || e.seq <= *cursor) continue;
@@ -52,7 +59,8 @@ Result<std::size_t> DeletionRelay::relay_new() {
     d.what = fmt::format("{} (manifest entry {})", e.file, e.seq);
     d.from = e.period.start;
     d.to = e.period.end();
-    d.records = e.rows;
+    const auto sealed = sealed_rows.find(e.file);
+    d.records = sealed != sealed_rows.end() ? sealed->second : e.rows;
     d.reason = e.reason.empty() ? "retention" : e.reason;
     if (auto r = record_(d); !r) return std::unexpected(r.error());
     if (auto r = store_cursor(e.seq); !r) return std::unexpected(r.error());
