@@ -64,9 +64,11 @@ Result<std::unique_ptr<FlowWriter>> FlowWriter::start(StoreOptions options) {
     if (!files) return std::unexpected(files.error());
     const TimestampNs now = w->options_.now();
     for (const auto& f : *files) {
-      if (f.form != ShardForm::kOpen || f.period.seconds != w->period_seconds_) continue;
+      if (f.form != ShardForm::kOpen) continue;
       if (seal_deadline(f.period, w->options_.active_timeout, w->options_.seal_margin) > now) continue;
-      w->closed_.insert(f.period.start);
+      // (A shard of another period length, from before a configuration
+      // change, is sealed too; this writer never writes such periods.)
+      if (f.period.seconds == w->period_seconds_) w->closed_.insert(f.period.start);
       w->sealer_->enqueue(f.period);
     }
   }

@@ -35,6 +35,12 @@ Result<void> StoreOptions::validate() const {
   if (open_zstd_level < 1 || open_zstd_level > 19 || sealed_zstd_level < 1 || sealed_zstd_level > 19) {
     return fail(ErrorCode::kInvalidArgument, "storage zstd level: must be 1..19");
   }
+  if (sweep_interval.count() < 1) {
+    return fail(ErrorCode::kInvalidArgument, "storage sweep_interval: must be at least 1 s");
+  }
+  if (retry_interval.count() < 1) {
+    return fail(ErrorCode::kInvalidArgument, "storage retry_interval: must be at least 1 ms");
+  }
   if (query_threads < 1 || query_threads > 64) {
     return fail(ErrorCode::kInvalidArgument, "storage query_threads: must be 1..64");
   }
