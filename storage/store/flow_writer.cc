@@ -150,6 +150,8 @@ WriterStats FlowWriter::stats() const {
   s.sessions_written = sessions_written_.load();
   s.rows_failed = rows_failed_.load();
   s.rows_late = rows_late_.load();
+  s.counters_moved = counters_moved_.load();
+  s.counters_dropped = counters_dropped_.load();
   s.queue_rejected = queue_rejected_.load();
   s.batches_committed = batches_.load();
   s.commit_failures = commit_failures_.load();
@@ -241,18 +243,33 @@ void FlowWriter::dispatch(std::vector<Item>& items) {
     } else {
       t = std::get<CounterItem>(item).time;
     }
-    const std::int64_t start = period_of(t, period_seconds_).start;
+    std::int64_t start = period_of(t, period_seconds_).start;
     const bool is_counter = std::holds_alternative<CounterItem>(item);
+    const bool is_session = std::holds_alternative<SessionRecord>(item);
     // A period this or an earlier writer sealed cannot take records any more.
-    const ShardPeriod p{start, period_seconds_};
-    if (closed_.count(start) != 0 ||
-        (shards_.find(start) == shards_.end() && pending_.find(start) == pending_.end() &&
-         std::filesystem::exists(shard_path(options_.data_dir, p, ShardForm::kSealed)))) {
-      if (!is_counter) {
-        rows_late_.fetch_add(1);
-        rows_failed_.fetch_add(1);
+    auto writable = [&](std::int64_t period_start) {
+      if (closed_.count(period_start) != 0) return false;
+      if (shards_.count(period_start) != 0 || pending_.count(period_start) != 0) return true;
+      const ShardPeriod p{period_start, period_seconds_};
+      return !std::filesystem::exists(shard_path(options_.data_dir, p, ShardForm::kSealed));
+    };
+    if (!writable(start)) {
+      // Sessions and counters often describe the past (a lease found expired,
+      // a stats interval): file them in the current period instead. Session
+      // lookups search session_lookaround around the instant, so they are found.
+      const std::int64_t now_start = period_of(options_.now(), period_seconds_).start;
+      if ((is_session || is_counter) && now_start != start && writable(now_start)) {
+        start = now_start;
+        if (is_counter) counters_moved_.fetch_add(1);
+      } else {
+        if (is_counter) {
+          counters_dropped_.fetch_add(1);
+        } else {
+          rows_late_.fetch_add(1);
+          rows_failed_.fetch_add(1);
+        }
+        continue;
       }
-      continue;
     }
     if (!is_counter && pending_records_ >= options_.retry_buffer_records) {
       rows_failed_.fetch_add(1);  // the disk has been failing for long: count, shed
