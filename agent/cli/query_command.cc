@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
@@ -87,6 +88,10 @@ int run_query(std::span<const std::string> args) {
   auto tf = parse_time_format(time_format);
   if (!tf) return bad("--time-format: " + tf.error().message);
 
+  if (std::error_code ec; !std::filesystem::is_directory(data_dir, ec)) {
+    std::fprintf(stderr, "conntrail query: --data-dir %s: no such directory\n", data_dir.c_str());
+    return 1;
+  }
   storage::StoreOptions options;
   options.data_dir = data_dir;
   options.retention_months = retention;

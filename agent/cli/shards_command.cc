@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
@@ -59,6 +60,10 @@ int run_shards(std::span<const std::string> args) {
   } catch (const po::error& e) {
     std::fprintf(stderr, "conntrail shards: %s\n%s", e.what(), kUsage);
     return 2;
+  }
+  if (std::error_code ec; !std::filesystem::is_directory(data_dir, ec)) {
+    std::fprintf(stderr, "conntrail shards: --data-dir %s: no such directory\n", data_dir.c_str());
+    return 1;
   }
   TimestampNs now = storage::system_now();
   if (!now_text.empty()) {
