@@ -65,7 +65,8 @@ Result<std::unique_ptr<FlowWriter>> FlowWriter::start(StoreOptions options) {
     const TimestampNs now = w->options_.now();
     for (const auto& f : *files) {
       if (f.form != ShardForm::kOpen) continue;
-      if (seal_deadline(f.period, w->options_.active_timeout, w->options_.seal_margin) > now) continue;
+      if (seal_deadline(f.period, w->options_.active_timeout, w->options_.seal_margin) > now)
+        continue;
       // (A shard of another period length, from before a configuration
       // change, is sealed too; this writer never writes such periods.)
       if (f.period.seconds == w->period_seconds_) w->closed_.insert(f.period.start);
@@ -206,8 +207,8 @@ void FlowWriter::run() {
                      now_ms - batch_start_ms >= options_.batch_max_delay.count() ||
                      flush_ticket > flush_done_ || stopping;
     if (due && !pending_.empty()) {
-      const bool retry_ok = !disk_alarm_.load() || now_ms >= next_retry_ || stopping ||
-                            flush_ticket > flush_done_;
+      const bool retry_ok =
+          !disk_alarm_.load() || now_ms >= next_retry_ || stopping || flush_ticket > flush_done_;
       if (retry_ok) commit_all(stopping);
     }
     if (due) batch_start_ms = now_ms;
@@ -303,7 +304,8 @@ void FlowWriter::commit_all(bool final_attempt) {
     Result<void> r;
     if (!slot->shard) {
       const ShardPeriod period{start, period_seconds_};
-      auto opened = OpenShard::open(shard_path(options_.data_dir, period, ShardForm::kOpen), period);
+      auto opened =
+          OpenShard::open(shard_path(options_.data_dir, period, ShardForm::kOpen), period);
       if (opened) {
         slot->shard.emplace(std::move(*opened));
       } else {
@@ -361,14 +363,14 @@ void FlowWriter::close_due_shards(bool stopping) {
   const TimestampNs wall = options_.now();
   const TimestampNs wait =
       (options_.active_timeout.count() + options_.seal_margin.count()) * kNsPerSecond;
-  const TimestampNs idle = std::max<TimestampNs>(options_.active_timeout.count() * kNsPerSecond,
-                                                 kNsPerSecond);
+  const TimestampNs idle =
+      std::max<TimestampNs>(options_.active_timeout.count() * kNsPerSecond, kNsPerSecond);
   std::vector<std::int64_t> due;
   for (auto& [start, slot] : shards_) {
     if (pending_.count(start) != 0) continue;  // still has uncommitted records
     const TimestampNs deadline = ShardPeriod{start, period_seconds_}.end() + wait;
-    const bool closed = wall >= deadline &&
-                        (data_clock_ >= deadline || wall - slot->last_record_wall >= idle);
+    const bool closed =
+        wall >= deadline && (data_clock_ >= deadline || wall - slot->last_record_wall >= idle);
     if (closed) due.push_back(start);
   }
   for (auto start : due) {

@@ -50,7 +50,7 @@ struct WriterStats {
   std::uint64_t sessions_written = 0;  // session records committed
   std::uint64_t rows_failed = 0;       // flows + sessions that will never be written
   std::uint64_t rows_late = 0;         // of rows_failed: flows whose period was already sealed
-  std::uint64_t counters_moved = 0;    // counter updates for a sealed period, kept in the current one
+  std::uint64_t counters_moved = 0;  // counter updates for a sealed period, kept in the current one
   std::uint64_t counters_dropped = 0;  // counter updates with no writable period (clock far behind)
   std::uint64_t queue_rejected = 0;    // try_push returned false (queue full or stopped)
   std::uint64_t batches_committed = 0;
@@ -137,8 +137,8 @@ class FlowWriter {
   TimestampNs next_retry_ = 0;
 
   // Stats: atomics written by the writer, read by anyone.
-  std::atomic<std::uint64_t> rows_written_{0}, sessions_written_{0}, rows_failed_{0},
-      rows_late_{0}, queue_rejected_{0}, batches_{0}, commit_failures_{0}, counters_moved_{0},
+  std::atomic<std::uint64_t> rows_written_{0}, sessions_written_{0}, rows_failed_{0}, rows_late_{0},
+      queue_rejected_{0}, batches_{0}, commit_failures_{0}, counters_moved_{0},
       counters_dropped_{0};
   std::atomic<std::size_t> retry_backlog_{0};
   std::atomic<bool> disk_alarm_{false};

@@ -1,3 +1,5 @@
+#include "storage/store/flow_writer.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,7 +10,6 @@
 #include "storage/shard/shard_counts.h"
 #include "storage/shard/shard_name.h"
 #include "storage/sqlite/sqlite.h"
-#include "storage/store/flow_writer.h"
 #include "storage/store/store_status.h"
 #include "tests/storage/synthetic_flows.h"
 #include "tests/storage/test_dir.h"

@@ -1,8 +1,9 @@
+#include "storage/manifest/manifest.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "storage/manifest/manifest.h"
 #include "storage/manifest/sha256.h"
 #include "storage/shard/open_shard.h"
 #include "tests/storage/test_dir.h"
