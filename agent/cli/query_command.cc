@@ -3,10 +3,11 @@
 // Reads shards directly (read-only, beside a running agent), streams rows to
 // stdout as they are found, and prints the completeness summary (shards read,
 // capture counters, windows without data) to stderr, so stdout stays pure data.
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include <boost/program_options.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
@@ -23,18 +24,19 @@ int run_query(std::span<const std::string> args) {
   po::options_description desc("conntrail query --data-dir DIR [selectors] --from T --to T");
   std::string data_dir, ip, prefix, subscriber, from, to, format = "csv", time_format = "epoch";
   int port = -1, proto = -1, retention = 12, active_timeout = 300;
-  desc.add_options()("help,h", "this help")(
-      "data-dir", po::value(&data_dir)->required(), "the store's data directory")(
-      "ip", po::value(&ip), "address, either endpoint")(
-      "prefix", po::value(&prefix), "CIDR prefix, either endpoint")(
+  desc.add_options()("help,h", "this help")("data-dir", po::value(&data_dir)->required(),
+                                            "the store's data directory")(
+      "ip", po::value(&ip), "address, either endpoint")("prefix", po::value(&prefix),
+                                                        "CIDR prefix, either endpoint")(
       "port", po::value(&port), "port (with --ip: the port on that address's side)")(
-      "proto", po::value(&proto), "IP protocol number")(
-      "subscriber", po::value(&subscriber), "subscriber id")(
+      "proto", po::value(&proto), "IP protocol number")("subscriber", po::value(&subscriber),
+                                                        "subscriber id")(
       "from", po::value(&from)->required(), "window start (epoch seconds or RFC 3339)")(
-      "to", po::value(&to)->required(), "window end, exclusive")(
-      "format", po::value(&format), "csv (default) or ndjson")(
+      "to", po::value(&to)->required(), "window end, exclusive")("format", po::value(&format),
+                                                                 "csv (default) or ndjson")(
       "time-format", po::value(&time_format), "epoch (default) or rfc3339")(
-      "retention-months", po::value(&retention), "retention, for the completeness report (default 12)")(
+      "retention-months", po::value(&retention),
+      "retention, for the completeness report (default 12)")(
       "active-timeout", po::value(&active_timeout), "capture's active timeout in s (default 300)");
   po::variables_map vm;
   try {
@@ -87,6 +89,10 @@ int run_query(std::span<const std::string> args) {
   auto tf = parse_time_format(time_format);
   if (!tf) return bad("--time-format: " + tf.error().message);
 
+  if (std::error_code ec; !std::filesystem::is_directory(data_dir, ec)) {
+    std::fprintf(stderr, "conntrail query: --data-dir %s: no such directory\n", data_dir.c_str());
+    return 1;
+  }
   storage::StoreOptions options;
   options.data_dir = data_dir;
   options.retention_months = retention;

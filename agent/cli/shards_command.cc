@@ -5,10 +5,11 @@
 // when anything is wrong), seal due shards and apply retention at --now (the
 // agent does both by itself; these are for offline stores and tests), and
 // manage preservation holds.
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include <boost/program_options.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
@@ -24,7 +25,8 @@ namespace {
 namespace po = boost::program_options;
 
 constexpr const char* kUsage =
-    "usage: conntrail shards <list|verify|seal|expire|holds|hold|release> --data-dir DIR [options]\n"
+    "usage: conntrail shards <list|verify|seal|expire|holds|hold|release> --data-dir DIR "
+    "[options]\n"
     "  list                       shards with state, period, rows, bytes, SHA-256\n"
     "  verify                     recompute hashes and the manifest chain, integrity_check\n"
     "  seal   [--now T]           seal open shards whose period (+ active timeout) has passed\n"
@@ -60,6 +62,10 @@ int run_shards(std::span<const std::string> args) {
     std::fprintf(stderr, "conntrail shards: %s\n%s", e.what(), kUsage);
     return 2;
   }
+  if (std::error_code ec; !std::filesystem::is_directory(data_dir, ec)) {
+    std::fprintf(stderr, "conntrail shards: --data-dir %s: no such directory\n", data_dir.c_str());
+    return 1;
+  }
   TimestampNs now = storage::system_now();
   if (!now_text.empty()) {
     auto t = parse_time(now_text);
@@ -79,8 +85,9 @@ int run_shards(std::span<const std::string> args) {
     if (!shards) return fail_with(shards.error());
     std::printf("state,period_start,period_seconds,rows,sessions,bytes,sha256,file\n");
     for (const auto& s : *shards) {
-      std::printf("%s,%s,%lld,%llu,%llu,%llu,%s,%s\n", s.state.c_str(), when(s.period_start).c_str(),
-                  static_cast<long long>(s.period_seconds), static_cast<unsigned long long>(s.rows),
+      std::printf("%s,%s,%lld,%llu,%llu,%llu,%s,%s\n", s.state.c_str(),
+                  when(s.period_start).c_str(), static_cast<long long>(s.period_seconds),
+                  static_cast<unsigned long long>(s.rows),
                   static_cast<unsigned long long>(s.sessions),
                   static_cast<unsigned long long>(s.bytes), s.sha256.c_str(), s.file.c_str());
     }
@@ -116,9 +123,11 @@ int run_shards(std::span<const std::string> args) {
   if (action == "expire") {
     auto swept = storage::sweep_expired(data_dir, retention, now);
     if (!swept) return fail_with(swept.error());
-    for (const auto& p : swept->expired) std::printf("expired %s\n", storage::period_stem(p).c_str());
+    for (const auto& p : swept->expired)
+      std::printf("expired %s\n", storage::period_stem(p).c_str());
     for (const auto& p : swept->held) std::printf("held %s\n", storage::period_stem(p).c_str());
-    std::printf("%zu shards expired, %zu kept by holds\n", swept->expired.size(), swept->held.size());
+    std::printf("%zu shards expired, %zu kept by holds\n", swept->expired.size(),
+                swept->held.size());
     return 0;
   }
   if (action == "holds") {

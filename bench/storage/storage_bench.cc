@@ -73,13 +73,16 @@ struct Latency {
 Latency percentiles(std::vector<double> ms, std::uint64_t rows) {
   if (ms.empty()) return {};
   std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms[std::min(ms.size() - 1, static_cast<std::size_t>(q * static_cast<double>(ms.size())))]; };
+  auto at = [&](double q) {
+    return ms[std::min(ms.size() - 1,
+                       static_cast<std::size_t>(q * static_cast<double>(ms.size())))];
+  };
   return {at(0.5), at(0.99), ms.back(), rows};
 }
 
 std::vector<FlowRecord> hour_of_flows(std::size_t n, std::uint64_t seed, TimestampNs start) {
-  testing::SyntheticFlows gen({.seed = seed, .flows_per_second = static_cast<double>(n) / 3600.0,
-                               .start = start});
+  testing::SyntheticFlows gen(
+      {.seed = seed, .flows_per_second = static_cast<double>(n) / 3600.0, .start = start});
   std::vector<FlowRecord> v;
   v.reserve(n);
   while (v.size() < n) {
@@ -115,8 +118,8 @@ void print_latency(const char* what, const Latency& warm, const Latency& cold, s
                    std::size_t nq_cold) {
   std::printf("| %s | %.3f | %.3f | %.3f | %.2f | %.2f | %.1f | %zu / %zu |\n", what, warm.p50,
               warm.p99, warm.cpu_ms, cold.p50, cold.p99,
-              nq_warm ? static_cast<double>(warm.rows) / static_cast<double>(nq_warm) : 0.0, nq_warm,
-              nq_cold);
+              nq_warm ? static_cast<double>(warm.rows) / static_cast<double>(nq_warm) : 0.0,
+              nq_warm, nq_cold);
   std::fflush(stdout);
 }
 
@@ -130,8 +133,8 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(root);
   const bool can_drop = drop_caches();
 
-  std::printf("## storage_bench: %zu flows in one hour shard; 30 days x %zu flows/hour\n\n", per_hour,
-              per_hour_30d);
+  std::printf("## storage_bench: %zu flows in one hour shard; 30 days x %zu flows/hour\n\n",
+              per_hour, per_hour_30d);
   auto t = Steady::now();
   const auto flows = hour_of_flows(per_hour, 42, kStart);
   std::printf("generated %zu flows in %.1f s\n\n", flows.size(), seconds_since(t));
@@ -146,14 +149,18 @@ int main(int argc, char** argv) {
     const double c0 = cpu_seconds();
     t = Steady::now();
     for (std::size_t off = 0; off < flows.size(); off += 65536) {
-      const auto part = std::span(flows).subspan(off, std::min<std::size_t>(65536, flows.size() - off));
+      const auto part =
+          std::span(flows).subspan(off, std::min<std::size_t>(65536, flows.size() - off));
       if (!shard->begin() || !shard->append_flows(part, enc) || !shard->commit()) return 1;
     }
     const double secs = seconds_since(t);
     const double cpu = cpu_seconds() - c0;
     (void)shard->checkpoint();
-    std::printf("| open-shard append, one thread (OpenShard::append_flows, 64 Ki batches) | %.2f M flows/s wall | %.2f M flows per CPU-second |\n",
-                static_cast<double>(flows.size()) / secs / 1e6, static_cast<double>(flows.size()) / cpu / 1e6);
+    std::printf(
+        "| open-shard append, one thread (OpenShard::append_flows, 64 Ki batches) | %.2f M flows/s "
+        "wall | %.2f M flows per CPU-second |\n",
+        static_cast<double>(flows.size()) / secs / 1e6,
+        static_cast<double>(flows.size()) / cpu / 1e6);
   }
   // 1b. FlowWriter end to end.
   const auto store = root / "store";
@@ -179,13 +186,17 @@ int main(int argc, char** argv) {
     const double secs = seconds_since(t);
     const double cpu = cpu_seconds() - c0;
     (*w)->stop();
-    std::printf("| FlowWriter end to end (producer thread + writer thread, 1 s / 64 Ki batches) | %.2f M flows/s wall | %.2f M flows per CPU-second (both threads; producer waited on a full queue %llu times) |\n",
-                static_cast<double>(flows.size()) / secs / 1e6, static_cast<double>(flows.size()) / cpu / 1e6,
-                static_cast<unsigned long long>(spins));
+    std::printf(
+        "| FlowWriter end to end (producer thread + writer thread, 1 s / 64 Ki batches) | %.2f M "
+        "flows/s wall | %.2f M flows per CPU-second (both threads; producer waited on a full queue "
+        "%llu times) |\n",
+        static_cast<double>(flows.size()) / secs / 1e6,
+        static_cast<double>(flows.size()) / cpu / 1e6, static_cast<unsigned long long>(spins));
   }
   const auto open_path = shard_path(store, period, ShardForm::kOpen);
   const double open_bytes = static_cast<double>(shard_bytes_on_disk(open_path));
-  std::printf("| open shard size | %.1f bytes/flow |\n", open_bytes / static_cast<double>(flows.size()));
+  std::printf("| open shard size | %.1f bytes/flow |\n",
+              open_bytes / static_cast<double>(flows.size()));
 
   // 2. Sealing.
   {
@@ -199,8 +210,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "seal: %s\n", r.error().message.c_str());
       return 1;
     }
-    std::printf("| sealing (read open shard, sort, compress, index, fsync, SHA-256, manifest) | %.2f M flows/s wall (%.2f s) | %.2f M flows per CPU-second |\n",
-                static_cast<double>(r->rows) / secs / 1e6, secs, static_cast<double>(r->rows) / cpu / 1e6);
+    std::printf(
+        "| sealing (read open shard, sort, compress, index, fsync, SHA-256, manifest) | %.2f M "
+        "flows/s wall (%.2f s) | %.2f M flows per CPU-second |\n",
+        static_cast<double>(r->rows) / secs / 1e6, secs, static_cast<double>(r->rows) / cpu / 1e6);
     std::printf("| sealed shard size, all indexes included | %.1f bytes/flow |\n",
                 static_cast<double>(r->bytes) / static_cast<double>(r->rows));
   }
@@ -232,10 +245,13 @@ int main(int argc, char** argv) {
     (*w)->stop();
     const double secs = seconds_since(t);
     const double cpu = cpu_seconds() - c0;
-    std::printf("| sustained ingest + sealing (%zu flows over 3 hours of data, all sealed at the end) | %.2f M flows/s wall (%llu shards sealed) | %.2f M flows per CPU-second, %.2f cores busy on average |\n",
-                total, static_cast<double>(total) / secs / 1e6,
-                static_cast<unsigned long long>((*w)->stats().shards_sealed),
-                static_cast<double>(total) / cpu / 1e6, cpu / secs);
+    std::printf(
+        "| sustained ingest + sealing (%zu flows over 3 hours of data, all sealed at the end) | "
+        "%.2f M flows/s wall (%llu shards sealed) | %.2f M flows per CPU-second, %.2f cores busy "
+        "on average |\n",
+        total, static_cast<double>(total) / secs / 1e6,
+        static_cast<unsigned long long>((*w)->stats().shards_sealed),
+        static_cast<double>(total) / cpu / 1e6, cpu / secs);
   }
 
   // 5a. Queries on the big sealed shard.
@@ -243,7 +259,9 @@ int main(int argc, char** argv) {
   qo.data_dir = store;
   qo.clock = [] { return kStart + 2 * kHour; };
   QueryEngine engine(qo);
-  std::printf("\n| query | warm p50 ms | warm p99 ms | warm CPU ms/query | cold p50 ms | cold p99 ms | rows/query | queries warm / cold |\n");
+  std::printf(
+      "\n| query | warm p50 ms | warm p99 ms | warm CPU ms/query | cold p50 ms | cold p99 ms | "
+      "rows/query | queries warm / cold |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   testing::SyntheticFlows pick({.seed = 99});
   auto random_flow = [&](const std::vector<FlowRecord>& v) -> const FlowRecord& {
@@ -252,7 +270,8 @@ int main(int argc, char** argv) {
   std::vector<Query> port_q, hour_q, server_q;
   for (int i = 0; i < 200; ++i) {
     const auto& f = random_flow(flows);
-    port_q.push_back({.ip = f.src_ip, .port = f.src_port, .from = f.first_ts, .to = f.first_ts + 1});
+    port_q.push_back(
+        {.ip = f.src_ip, .port = f.src_port, .from = f.first_ts, .to = f.first_ts + 1});
     hour_q.push_back({.ip = f.src_ip, .from = kStart, .to = kStart + kHour});
     server_q.push_back({.ip = f.dst_ip, .from = kStart, .to = kStart + kHour});
   }
@@ -264,12 +283,16 @@ int main(int argc, char** argv) {
   print_latency("address+port at an instant (1 h shard)", warm_port,
                 time_queries(engine, cold_of(port_q), true), port_q.size(), n_cold);
   auto warm_hour = time_queries(engine, hour_q, false);
-  print_latency("one subscriber address over 1 h", warm_hour, time_queries(engine, cold_of(hour_q), true),
-                hour_q.size(), n_cold);
-  auto warm_server = time_queries(engine, std::vector<Query>(server_q.begin(), server_q.begin() + 50), false);
-  print_latency("one server address (other endpoint, Zipf-popular) over 1 h", warm_server,
-                time_queries(engine, std::vector<Query>(server_q.begin(), server_q.begin() + (can_drop ? 5 : 0)), true),
-                50, can_drop ? 5 : 0);
+  print_latency("one subscriber address over 1 h", warm_hour,
+                time_queries(engine, cold_of(hour_q), true), hour_q.size(), n_cold);
+  auto warm_server =
+      time_queries(engine, std::vector<Query>(server_q.begin(), server_q.begin() + 50), false);
+  print_latency(
+      "one server address (other endpoint, Zipf-popular) over 1 h", warm_server,
+      time_queries(engine,
+                   std::vector<Query>(server_q.begin(), server_q.begin() + (can_drop ? 5 : 0)),
+                   true),
+      50, can_drop ? 5 : 0);
 
   // 5b. 30 days of hourly sealed shards (skipped when flows_per_hour_30d is 0).
   if (per_hour_30d > 0) {
@@ -284,34 +307,41 @@ int main(int argc, char** argv) {
       std::filesystem::create_directories(path.parent_path());
       if (!write_sealed_file(path, p, hour, {}, {}, SealOptions{})) return 1;
     }
-    std::printf("\n(30-day store: 720 sealed shards, %zu flows each, built in %.1f s)\n\n", per_hour_30d,
-                seconds_since(t));
+    std::printf("\n(30-day store: 720 sealed shards, %zu flows each, built in %.1f s)\n\n",
+                per_hour_30d, seconds_since(t));
     StoreOptions o30;
     o30.data_dir = dir30;
     o30.clock = [] { return kStart + 31LL * 24 * kHour; };
     QueryEngine e30(o30);
     std::vector<Query> day_q, month_q;
     for (const auto& f : sample) {
-      day_q.push_back({.ip = f.src_ip, .from = kStart + 10 * 24 * kHour, .to = kStart + 11 * 24 * kHour});
+      day_q.push_back(
+          {.ip = f.src_ip, .from = kStart + 10 * 24 * kHour, .to = kStart + 11 * 24 * kHour});
       month_q.push_back({.ip = f.src_ip, .from = kStart, .to = kStart + 30 * 24 * kHour});
     }
-    std::printf("| query | warm p50 ms | warm p99 ms | warm CPU ms/query | cold p50 ms | cold p99 ms | rows/query | queries warm / cold |\n");
+    std::printf(
+        "| query | warm p50 ms | warm p99 ms | warm CPU ms/query | cold p50 ms | cold p99 ms | "
+        "rows/query | queries warm / cold |\n");
     std::printf("|---|---|---|---|---|---|---|---|\n");
     const std::size_t c30 = can_drop ? 8 : 0;
     auto first = [&](const std::vector<Query>& qs, std::size_t n) {
-      return std::vector<Query>(qs.begin(), qs.begin() + static_cast<std::ptrdiff_t>(std::min(n, qs.size())));
+      return std::vector<Query>(qs.begin(),
+                                qs.begin() + static_cast<std::ptrdiff_t>(std::min(n, qs.size())));
     };
     print_latency("one subscriber address over 1 day (24 shards)", time_queries(e30, day_q, false),
                   time_queries(e30, first(day_q, c30), true), day_q.size(), c30);
-    print_latency("one subscriber address over 30 days (720 shards)", time_queries(e30, month_q, false),
-                  time_queries(e30, first(month_q, c30), true), month_q.size(), c30);
+    print_latency("one subscriber address over 30 days (720 shards)",
+                  time_queries(e30, month_q, false), time_queries(e30, first(month_q, c30), true),
+                  month_q.size(), c30);
     std::uint64_t bytes = 0;
     for (auto& e : std::filesystem::recursive_directory_iterator(dir30)) {
       if (e.is_regular_file()) bytes += e.file_size();
     }
-    std::printf("\n30-day store: %.1f bytes/flow\n", static_cast<double>(bytes) / (720.0 * static_cast<double>(per_hour_30d)));
+    std::printf("\n30-day store: %.1f bytes/flow\n",
+                static_cast<double>(bytes) / (720.0 * static_cast<double>(per_hour_30d)));
   }
-  if (!can_drop) std::printf("\ncold-cache columns empty: /proc/sys/vm/drop_caches not writable here\n");
+  if (!can_drop)
+    std::printf("\ncold-cache columns empty: /proc/sys/vm/drop_caches not writable here\n");
   std::filesystem::remove_all(root);
   return 0;
 }

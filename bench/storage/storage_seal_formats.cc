@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
     const auto path = dir / "variant.sqlite";
     const auto t0 = std::chrono::steady_clock::now();
     auto r = write_sealed_file(path, period, flows, {}, {}, v.o);
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!r) {
       std::fprintf(stderr, "failed: %s\n", r.error().message.c_str());
       return 1;

@@ -108,7 +108,8 @@ struct Columns {
   std::vector<std::string_view> dict;
 
   void resize(std::size_t n) {
-    for (auto* v : {&precision, &fam, &proto, &flags_fwd, &flags_rev, &end_reason, &side}) v->resize(n);
+    for (auto* v : {&precision, &fam, &proto, &flags_fwd, &flags_rev, &end_reason, &side})
+      v->resize(n);
     first_ts.resize(n);
     last_ts.resize(n);
     src.resize(n);
@@ -167,7 +168,8 @@ Result<void> decode_flow_columns(std::span<const std::uint8_t> raw, std::vector<
     i = r.varint();
     if (i >= dict_size) return fail(ErrorCode::kCorrupt, "flow block: bad dictionary index");
   }
-  if (!r.ok() || !r.at_end()) return fail(ErrorCode::kCorrupt, "flow block: truncated or trailing bytes");
+  if (!r.ok() || !r.at_end())
+    return fail(ErrorCode::kCorrupt, "flow block: truncated or trailing bytes");
   // Only now build records, and only those the caller keeps.
   for (std::size_t i = 0; i < n; ++i) {
     if (keep != nullptr && !(*keep)(c.src[i], c.dst[i])) continue;

@@ -33,9 +33,8 @@ Result<void> Compressor::compress(std::span<const std::uint8_t> in,
   const std::size_t bound = ZSTD_compressBound(in.size());
   const std::size_t old = out.size();
   out.resize(old + bound);
-  const std::size_t n =
-      ZSTD_compressCCtx(impl_->ctx.get(), out.data() + old, bound, in.data(), in.size(),
-                        impl_->level);
+  const std::size_t n = ZSTD_compressCCtx(impl_->ctx.get(), out.data() + old, bound, in.data(),
+                                          in.size(), impl_->level);
   if (ZSTD_isError(n)) {
     out.resize(old);
     return fail(ErrorCode::kInternal, std::string("zstd compress: ") + ZSTD_getErrorName(n));

@@ -2,10 +2,9 @@
 #include "storage/manifest/manifest.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <cerrno>
 #include <cstring>
@@ -190,8 +189,8 @@ Result<ManifestEntry> Manifest::append(ManifestEntry e) {
   } else {
     auto last = from_json(*tail);
     if (!last) {
-      return fail(ErrorCode::kCorrupt,
-                  "manifest " + path_.string() + ": last entry unreadable: " + last.error().message);
+      return fail(ErrorCode::kCorrupt, "manifest " + path_.string() +
+                                           ": last entry unreadable: " + last.error().message);
     }
     e.seq = last->seq + 1;
     e.prev = last->hash;
@@ -248,13 +247,16 @@ Result<std::vector<ChainProblem>> Manifest::verify_chain() const {
       continue;
     }
     if (e->hash != manifest_entry_hash(*e)) {
-      problems.push_back({line, fmt::format("entry seq {} was modified (hash does not match its content)", e->seq)});
+      problems.push_back(
+          {line,
+           fmt::format("entry seq {} was modified (hash does not match its content)", e->seq)});
     }
     if (e->seq != prev_seq + 1) {
       problems.push_back({line, fmt::format("seq {} follows seq {}: entries removed or reordered",
                                             e->seq, prev_seq)});
     } else if (e->prev != prev_hash) {
-      problems.push_back({line, fmt::format("entry seq {} does not link to the previous entry", e->seq)});
+      problems.push_back(
+          {line, fmt::format("entry seq {} does not link to the previous entry", e->seq)});
     }
     prev_hash = e->hash;
     prev_seq = e->seq;

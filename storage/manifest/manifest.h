@@ -39,8 +39,8 @@ struct ManifestEntry {
   TimestampNs time = 0;  // when the action happened (store clock)
   // seal / expire
   ShardPeriod period{};
-  std::string file;     // relative to data_dir
-  std::string sha256;   // hex, seal only
+  std::string file;    // relative to data_dir
+  std::string sha256;  // hex, seal only
   std::uint64_t bytes = 0;
   std::uint64_t rows = 0;
   std::uint64_t sessions = 0;

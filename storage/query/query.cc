@@ -4,7 +4,8 @@
 namespace conntrail::storage {
 
 Result<void> Query::validate() const {
-  if (to <= from) return fail(ErrorCode::kInvalidArgument, "query window: 'to' must be after 'from'");
+  if (to <= from)
+    return fail(ErrorCode::kInvalidArgument, "query window: 'to' must be after 'from'");
   if (ip && prefix && !prefix->contains(*ip)) {
     return fail(ErrorCode::kInvalidArgument, "query: ip is outside prefix, nothing can match");
   }

@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
-#include <thread>
-#include <optional>
 #include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <tuple>
 
 #include "storage/query/shard_reader.h"
@@ -59,7 +59,7 @@ using SessionKey = std::tuple<int, std::array<std::uint8_t, 16>, std::string, Ti
                               std::array<std::uint8_t, 16>, int>;
 
 SessionKey identity(const SessionRecord& s) {
-  return {static_cast<int>(s.source), s.server.bytes(), s.session_id, s.start_ts,
+  return {static_cast<int>(s.source),  s.server.bytes(),  s.session_id, s.start_ts,
           s.address.network().bytes(), s.address.length()};
 }
 
@@ -122,8 +122,9 @@ ShardResult read_shard(const std::filesystem::path& data_dir, const ShardFile& f
   if (out.overflow) {
     out.rows = {};
   } else {
-    std::stable_sort(out.rows.begin(), out.rows.end(),
-                     [](const FlowRecord& a, const FlowRecord& b) { return a.first_ts < b.first_ts; });
+    std::stable_sort(
+        out.rows.begin(), out.rows.end(),
+        [](const FlowRecord& a, const FlowRecord& b) { return a.first_ts < b.first_ts; });
   }
   return out;
 }
@@ -248,7 +249,8 @@ Result<QuerySummary> QueryEngine::run(const Query& query,
     ShardResult r = result_of(i);
     if (r.error) return std::unexpected(*r.error);
     if (f.period.end() > query.from && f.period.start < query.to) {
-      if (f.period.start > covered_to) add_gap(summary.gaps, covered_to, f.period.start, cutoff, now);
+      if (f.period.start > covered_to)
+        add_gap(summary.gaps, covered_to, f.period.start, cutoff, now);
       covered_to = std::max(covered_to, f.period.end());
     }
     if (r.form == ShardForm::kSealed) {
@@ -297,7 +299,8 @@ Result<std::vector<SessionRecord>> QueryEngine::sessions_covering(const IpAddres
 }
 
 Result<std::vector<SessionRecord>> QueryEngine::sessions(const SessionQuery& q) const {
-  if (q.to <= q.from) return fail(ErrorCode::kInvalidArgument, "session window: 'to' must be after 'from'");
+  if (q.to <= q.from)
+    return fail(ErrorCode::kInvalidArgument, "session window: 'to' must be after 'from'");
   if (!q.address && !q.subscriber) {
     return fail(ErrorCode::kInvalidArgument, "session query: needs an address or a subscriber");
   }

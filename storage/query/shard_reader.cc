@@ -153,7 +153,8 @@ Result<bool> ShardReader::scan(const Query& q, TimestampNs earliest_start,
       st->bind(1, id);
       auto row = st->step();
       if (!row) return std::unexpected(row.error());
-      if (!*row) return fail(ErrorCode::kCorrupt, db_.path().string() + ": index names a missing block");
+      if (!*row)
+        return fail(ErrorCode::kCorrupt, db_.path().string() + ": index names a missing block");
       if (st->column_int(0) >= q.to || st->column_int(1) < earliest_start) continue;
       auto go = emit_block(st->column_blob(2));
       if (!go) return go;
@@ -163,7 +164,8 @@ Result<bool> ShardReader::scan(const Query& q, TimestampNs earliest_start,
   }
   // Open shard: time range and Bloom filter first, block data only for candidates.
   auto meta = db_.prepare(
-      "SELECT id, filter FROM flow_blocks WHERE min_first_ts < ? AND max_first_ts >= ? ORDER BY id");
+      "SELECT id, filter FROM flow_blocks WHERE min_first_ts < ? AND max_first_ts >= ? ORDER BY "
+      "id");
   if (!meta) return std::unexpected(meta.error());
   meta->bind(1, q.to).bind(2, earliest_start);
   std::vector<std::int64_t> ids;
@@ -206,7 +208,8 @@ Result<std::vector<SessionRecord>> ShardReader::sessions_for_address(const IpAdd
   return out;
 }
 
-Result<std::vector<SessionRecord>> ShardReader::sessions_for_subscriber(std::string_view subscriber) {
+Result<std::vector<SessionRecord>> ShardReader::sessions_for_subscriber(
+    std::string_view subscriber) {
   auto st = db_.prepare(std::string(kSelectSessionColumns) + " FROM sessions WHERE subscriber = ?");
   if (!st) return std::unexpected(st.error());
   st->bind(1, subscriber);

@@ -2,10 +2,9 @@
 #include "storage/seal/seal_shard.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -32,7 +31,8 @@ struct Key16Hash {
     std::uint64_t a, b;
     std::memcpy(&a, k.data(), 8);
     std::memcpy(&b, k.data() + 8, 8);
-    return static_cast<std::size_t>((a * 0x9e3779b97f4a7c15ULL) ^ (b + 0x632be59bd9b4e019ULL + (a << 6)));
+    return static_cast<std::size_t>((a * 0x9e3779b97f4a7c15ULL) ^
+                                    (b + 0x632be59bd9b4e019ULL + (a << 6)));
   }
 };
 
@@ -63,7 +63,8 @@ struct OpenContents {
   CaptureCounters counters;
 };
 
-Result<OpenContents> read_open_contents(const std::filesystem::path& path, const ShardPeriod& period) {
+Result<OpenContents> read_open_contents(const std::filesystem::path& path,
+                                        const ShardPeriod& period) {
   // Read-write so that SQLite may replay a WAL left by a crashed writer.
   auto db = sql::Db::open(path, sql::OpenMode::kReadWrite);
   if (!db) return std::unexpected(db.error());

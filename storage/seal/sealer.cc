@@ -87,7 +87,8 @@ void Sealer::run() {
     ShardPeriod period;
     {
       std::unique_lock lock(mu_);
-      const auto wake_at = std::min(next_sweep, retry.empty() ? next_sweep : next_retry + kSealRetry);
+      const auto wake_at =
+          std::min(next_sweep, retry.empty() ? next_sweep : next_retry + kSealRetry);
       wake_.wait_until(lock, wake_at, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && std::chrono::steady_clock::now() >= next_retry + kSealRetry &&
           !retry.empty()) {

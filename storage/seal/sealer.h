@@ -37,7 +37,7 @@ class Sealer {
   struct Stats {
     std::uint64_t sealed = 0;
     std::uint64_t failures = 0;
-    std::uint64_t expired = 0;        // shards deleted by retention
+    std::uint64_t expired = 0;  // shards deleted by retention
     std::uint64_t sweep_failures = 0;
   };
 

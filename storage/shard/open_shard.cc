@@ -34,7 +34,8 @@ Result<OpenShard> OpenShard::open(const std::filesystem::path& path, const Shard
       !r) {
     return std::unexpected(r.error());
   }
-  if (!existed || db->query_int("SELECT count(*) FROM sqlite_schema WHERE name = 'meta'").value_or(0) == 0) {
+  if (!existed ||
+      db->query_int("SELECT count(*) FROM sqlite_schema WHERE name = 'meta'").value_or(0) == 0) {
     auto txn = sql::Transaction::begin(*db);
     if (!txn) return std::unexpected(txn.error());
     if (auto r = db->exec(kCommonSchemaSql); !r) return std::unexpected(r.error());

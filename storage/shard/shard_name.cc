@@ -57,9 +57,11 @@ std::optional<std::int64_t> parse_duration(std::string_view s) {
 }  // namespace
 
 Result<void> validate_period_seconds(std::int64_t seconds) {
-  if (seconds < kMinPeriodSeconds || seconds > kMaxPeriodSeconds || kMaxPeriodSeconds % seconds != 0) {
-    return fail(ErrorCode::kInvalidArgument,
-                fmt::format("shard period {} s: must divide a day and lie in 300..86400 s", seconds));
+  if (seconds < kMinPeriodSeconds || seconds > kMaxPeriodSeconds ||
+      kMaxPeriodSeconds % seconds != 0) {
+    return fail(
+        ErrorCode::kInvalidArgument,
+        fmt::format("shard period {} s: must divide a day and lie in 300..86400 s", seconds));
   }
   return {};
 }
@@ -88,9 +90,10 @@ TimestampNs timestamp_of(int year, unsigned month, unsigned day) noexcept {
 
 std::string period_stem(const ShardPeriod& p) {
   const CivilDate d = civil_date(p.start);
-  const std::int64_t sod = floor_div(p.start, kNsPerSecond) - floor_div(p.start, 86400 * kNsPerSecond) * 86400;
-  return fmt::format("{:04d}{:02d}{:02d}T{:02d}{:02d}{:02d}Z_{}", d.year, d.month, d.day, sod / 3600,
-                     (sod / 60) % 60, sod % 60, duration_text(p.seconds));
+  const std::int64_t sod =
+      floor_div(p.start, kNsPerSecond) - floor_div(p.start, 86400 * kNsPerSecond) * 86400;
+  return fmt::format("{:04d}{:02d}{:02d}T{:02d}{:02d}{:02d}Z_{}", d.year, d.month, d.day,
+                     sod / 3600, (sod / 60) % 60, sod % 60, duration_text(p.seconds));
 }
 
 std::string relative_shard_path(const ShardPeriod& p, ShardForm form) {
@@ -127,9 +130,9 @@ std::optional<ShardFile> parse_shard_file_name(const std::string& name) {
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59) return std::nullopt;
   const auto dur = parse_duration(s.substr(17));
   if (!dur || !validate_period_seconds(*dur)) return std::nullopt;
-  const TimestampNs start = timestamp_of(static_cast<int>(y), static_cast<unsigned>(mo),
-                                         static_cast<unsigned>(d)) +
-                            (h * 3600 + mi * 60 + se) * kNsPerSecond;
+  const TimestampNs start =
+      timestamp_of(static_cast<int>(y), static_cast<unsigned>(mo), static_cast<unsigned>(d)) +
+      (h * 3600 + mi * 60 + se) * kNsPerSecond;
   const ShardPeriod p{start, *dur};
   if (period_of(start, *dur).start != start) return std::nullopt;  // misaligned
   if (period_stem(p) != s) return std::nullopt;                    // non-canonical spelling

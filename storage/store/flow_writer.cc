@@ -64,9 +64,12 @@ Result<std::unique_ptr<FlowWriter>> FlowWriter::start(StoreOptions options) {
     if (!files) return std::unexpected(files.error());
     const TimestampNs now = w->options_.now();
     for (const auto& f : *files) {
-      if (f.form != ShardForm::kOpen || f.period.seconds != w->period_seconds_) continue;
-      if (seal_deadline(f.period, w->options_.active_timeout, w->options_.seal_margin) > now) continue;
-      w->closed_.insert(f.period.start);
+      if (f.form != ShardForm::kOpen) continue;
+      if (seal_deadline(f.period, w->options_.active_timeout, w->options_.seal_margin) > now)
+        continue;
+      // (A shard of another period length, from before a configuration
+      // change, is sealed too; this writer never writes such periods.)
+      if (f.period.seconds == w->period_seconds_) w->closed_.insert(f.period.start);
       w->sealer_->enqueue(f.period);
     }
   }
@@ -148,6 +151,8 @@ WriterStats FlowWriter::stats() const {
   s.sessions_written = sessions_written_.load();
   s.rows_failed = rows_failed_.load();
   s.rows_late = rows_late_.load();
+  s.counters_moved = counters_moved_.load();
+  s.counters_dropped = counters_dropped_.load();
   s.queue_rejected = queue_rejected_.load();
   s.batches_committed = batches_.load();
   s.commit_failures = commit_failures_.load();
@@ -202,8 +207,8 @@ void FlowWriter::run() {
                      now_ms - batch_start_ms >= options_.batch_max_delay.count() ||
                      flush_ticket > flush_done_ || stopping;
     if (due && !pending_.empty()) {
-      const bool retry_ok = !disk_alarm_.load() || now_ms >= next_retry_ || stopping ||
-                            flush_ticket > flush_done_;
+      const bool retry_ok =
+          !disk_alarm_.load() || now_ms >= next_retry_ || stopping || flush_ticket > flush_done_;
       if (retry_ok) commit_all(stopping);
     }
     if (due) batch_start_ms = now_ms;
@@ -239,18 +244,33 @@ void FlowWriter::dispatch(std::vector<Item>& items) {
     } else {
       t = std::get<CounterItem>(item).time;
     }
-    const std::int64_t start = period_of(t, period_seconds_).start;
+    std::int64_t start = period_of(t, period_seconds_).start;
     const bool is_counter = std::holds_alternative<CounterItem>(item);
+    const bool is_session = std::holds_alternative<SessionRecord>(item);
     // A period this or an earlier writer sealed cannot take records any more.
-    const ShardPeriod p{start, period_seconds_};
-    if (closed_.count(start) != 0 ||
-        (shards_.find(start) == shards_.end() && pending_.find(start) == pending_.end() &&
-         std::filesystem::exists(shard_path(options_.data_dir, p, ShardForm::kSealed)))) {
-      if (!is_counter) {
-        rows_late_.fetch_add(1);
-        rows_failed_.fetch_add(1);
+    auto writable = [&](std::int64_t period_start) {
+      if (closed_.count(period_start) != 0) return false;
+      if (shards_.count(period_start) != 0 || pending_.count(period_start) != 0) return true;
+      const ShardPeriod p{period_start, period_seconds_};
+      return !std::filesystem::exists(shard_path(options_.data_dir, p, ShardForm::kSealed));
+    };
+    if (!writable(start)) {
+      // Sessions and counters often describe the past (a lease found expired,
+      // a stats interval): file them in the current period instead. Session
+      // lookups search session_lookaround around the instant, so they are found.
+      const std::int64_t now_start = period_of(options_.now(), period_seconds_).start;
+      if ((is_session || is_counter) && now_start != start && writable(now_start)) {
+        start = now_start;
+        if (is_counter) counters_moved_.fetch_add(1);
+      } else {
+        if (is_counter) {
+          counters_dropped_.fetch_add(1);
+        } else {
+          rows_late_.fetch_add(1);
+          rows_failed_.fetch_add(1);
+        }
+        continue;
       }
-      continue;
     }
     if (!is_counter && pending_records_ >= options_.retry_buffer_records) {
       rows_failed_.fetch_add(1);  // the disk has been failing for long: count, shed
@@ -284,7 +304,8 @@ void FlowWriter::commit_all(bool final_attempt) {
     Result<void> r;
     if (!slot->shard) {
       const ShardPeriod period{start, period_seconds_};
-      auto opened = OpenShard::open(shard_path(options_.data_dir, period, ShardForm::kOpen), period);
+      auto opened =
+          OpenShard::open(shard_path(options_.data_dir, period, ShardForm::kOpen), period);
       if (opened) {
         slot->shard.emplace(std::move(*opened));
       } else {
@@ -342,14 +363,14 @@ void FlowWriter::close_due_shards(bool stopping) {
   const TimestampNs wall = options_.now();
   const TimestampNs wait =
       (options_.active_timeout.count() + options_.seal_margin.count()) * kNsPerSecond;
-  const TimestampNs idle = std::max<TimestampNs>(options_.active_timeout.count() * kNsPerSecond,
-                                                 kNsPerSecond);
+  const TimestampNs idle =
+      std::max<TimestampNs>(options_.active_timeout.count() * kNsPerSecond, kNsPerSecond);
   std::vector<std::int64_t> due;
   for (auto& [start, slot] : shards_) {
     if (pending_.count(start) != 0) continue;  // still has uncommitted records
     const TimestampNs deadline = ShardPeriod{start, period_seconds_}.end() + wait;
-    const bool closed = wall >= deadline &&
-                        (data_clock_ >= deadline || wall - slot->last_record_wall >= idle);
+    const bool closed =
+        wall >= deadline && (data_clock_ >= deadline || wall - slot->last_record_wall >= idle);
     if (closed) due.push_back(start);
   }
   for (auto start : due) {

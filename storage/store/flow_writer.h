@@ -13,6 +13,10 @@
 // record for P arrived for one more active_timeout. The data clock keeps an
 // offline import of an old capture from closing a shard it is still filling.
 //
+// Late input: a flow for a sealed period is counted (rows_late) and not
+// written; a session or counter update for one is filed in the current
+// period instead (its own times are kept; lookups search around them).
+//
 // Failure policy (docs/STORAGE.md "Durability"): a failed commit is rolled
 // back, the disk alarm is raised, and the batch is kept in memory (up to
 // retry_buffer_records) and retried every retry_interval; records beyond that
@@ -45,7 +49,9 @@ struct WriterStats {
   std::uint64_t rows_written = 0;      // flow records committed
   std::uint64_t sessions_written = 0;  // session records committed
   std::uint64_t rows_failed = 0;       // flows + sessions that will never be written
-  std::uint64_t rows_late = 0;         // of rows_failed: their period was already sealed
+  std::uint64_t rows_late = 0;         // of rows_failed: flows whose period was already sealed
+  std::uint64_t counters_moved = 0;  // counter updates for a sealed period, kept in the current one
+  std::uint64_t counters_dropped = 0;  // counter updates with no writable period (clock far behind)
   std::uint64_t queue_rejected = 0;    // try_push returned false (queue full or stopped)
   std::uint64_t batches_committed = 0;
   std::uint64_t commit_failures = 0;
@@ -131,8 +137,9 @@ class FlowWriter {
   TimestampNs next_retry_ = 0;
 
   // Stats: atomics written by the writer, read by anyone.
-  std::atomic<std::uint64_t> rows_written_{0}, sessions_written_{0}, rows_failed_{0},
-      rows_late_{0}, queue_rejected_{0}, batches_{0}, commit_failures_{0};
+  std::atomic<std::uint64_t> rows_written_{0}, sessions_written_{0}, rows_failed_{0}, rows_late_{0},
+      queue_rejected_{0}, batches_{0}, commit_failures_{0}, counters_moved_{0},
+      counters_dropped_{0};
   std::atomic<std::size_t> retry_backlog_{0};
   std::atomic<bool> disk_alarm_{false};
   mutable std::mutex error_mu_;

@@ -30,8 +30,8 @@ Result<StoreStatus> status(const std::filesystem::path& data_dir) {
     const ShardFile& f = (*files)[i];
     // A crash between sealing's rename and the removal of the open file leaves
     // both; the sealed one is the shard (list order puts it right after).
-    if (f.form == ShardForm::kOpen && i + 1 < files->size() &&
-        (*files)[i + 1].period == f.period && (*files)[i + 1].form == ShardForm::kSealed) {
+    if (f.form == ShardForm::kOpen && i + 1 < files->size() && (*files)[i + 1].period == f.period &&
+        (*files)[i + 1].form == ShardForm::kSealed) {
       continue;
     }
     if (f.form == ShardForm::kOpen) {

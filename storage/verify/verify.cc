@@ -23,8 +23,8 @@ std::string rel_name(const std::filesystem::path& data_dir, const std::filesyste
 void check_file(const std::filesystem::path& data_dir, const ShardFile& f,
                 std::vector<VerifyProblem>& problems) {
   const auto subject = rel_name(data_dir, f.path);
-  auto db = sql::Db::open(f.path, f.form == ShardForm::kSealed ? sql::OpenMode::kImmutable
-                                                               : sql::OpenMode::kReadOnly);
+  auto db = sql::Db::open(
+      f.path, f.form == ShardForm::kSealed ? sql::OpenMode::kImmutable : sql::OpenMode::kReadOnly);
   if (!db) {
     problems.push_back({subject, "cannot open: " + db.error().message});
     return;
@@ -41,8 +41,9 @@ void check_file(const std::filesystem::path& data_dir, const ShardFile& f,
     return;
   }
   if (meta->period != f.period) {
-    problems.push_back({subject, fmt::format("holds period {} but is named {} (renamed or reordered)",
-                                             period_stem(meta->period), period_stem(f.period))});
+    problems.push_back(
+        {subject, fmt::format("holds period {} but is named {} (renamed or reordered)",
+                              period_stem(meta->period), period_stem(f.period))});
   }
   const char* form = f.form == ShardForm::kSealed ? "sealed" : "open";
   if (meta->form != form) {
@@ -79,9 +80,10 @@ Result<VerifyReport> verify_store(const std::filesystem::path& data_dir) {
   for (const auto& [file, e] : sealed) {
     auto it = present.find(file);
     if (it == present.end()) {
-      report.problems.push_back({file, fmt::format("removed: sealed in manifest seq {} ({} rows) but "
-                                                   "missing, and no expire entry",
-                                                   e->seq, e->rows)});
+      report.problems.push_back(
+          {file, fmt::format("removed: sealed in manifest seq {} ({} rows) but "
+                             "missing, and no expire entry",
+                             e->seq, e->rows)});
       continue;
     }
     ++report.sealed_checked;
@@ -91,15 +93,16 @@ Result<VerifyReport> verify_store(const std::filesystem::path& data_dir) {
       continue;
     }
     if (to_hex(*digest) != e->sha256) {
-      report.problems.push_back({file, fmt::format("modified: SHA-256 {} differs from manifest seq {} ({})",
-                                                   to_hex(*digest), e->seq, e->sha256)});
+      report.problems.push_back(
+          {file, fmt::format("modified: SHA-256 {} differs from manifest seq {} ({})",
+                             to_hex(*digest), e->seq, e->sha256)});
     }
     check_file(data_dir, *it->second, report.problems);
     auto counts = count_shard_rows(it->second->path);
     if (counts && (counts->flows != e->rows || counts->sessions != e->sessions)) {
-      report.problems.push_back({file, fmt::format("holds {} flows / {} sessions, manifest seq {} says {} / {}",
-                                                   counts->flows, counts->sessions, e->seq, e->rows,
-                                                   e->sessions)});
+      report.problems.push_back(
+          {file, fmt::format("holds {} flows / {} sessions, manifest seq {} says {} / {}",
+                             counts->flows, counts->sessions, e->seq, e->rows, e->sessions)});
     }
   }
   for (const auto& [file, f] : present) {

@@ -36,8 +36,8 @@ Result<VerifyReport> verify_store(const std::filesystem::path& data_dir);
 
 // One line per shard for `conntrail shards list`.
 struct ShardListing {
-  std::string file;  // relative to data_dir
-  std::string state; // open | sealed
+  std::string file;   // relative to data_dir
+  std::string state;  // open | sealed
   std::int64_t period_start = 0;
   std::int64_t period_seconds = 0;
   std::uint64_t rows = 0;

@@ -97,7 +97,8 @@ TEST(BlockFilterTest, NoFalseNegativesAndFewFalsePositives) {
   }
   int positives = 0;
   for (std::uint32_t i = 0; i < 10000; ++i) {
-    if (view.may_contain(IpAddress::v4(0xC6120000u + i))) ++positives;  // 198.18/15: never generated
+    if (view.may_contain(IpAddress::v4(0xC6120000u + i)))
+      ++positives;  // 198.18/15: never generated
   }
   EXPECT_LT(positives, 500);
   EXPECT_TRUE(BlockFilterView({}).may_contain(IpAddress::v4(1)));  // damaged filter: matches all

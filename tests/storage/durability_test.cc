@@ -79,8 +79,8 @@ TEST(DurabilityTest, KillNineLosesAtMostTheUncommittedBatchAndCorruptsNothing) {
       ::close(fds[0]);
       auto w = FlowWriter::start(base_options(dir.path()));
       if (!w) ::_exit(3);
-      testing::SyntheticFlows gen({.seed = 100u + static_cast<std::uint64_t>(round),
-                                   .flows_per_second = 50000.0});
+      testing::SyntheticFlows gen(
+          {.seed = 100u + static_cast<std::uint64_t>(round), .flows_per_second = 50000.0});
       std::uint64_t committed = 0;
       for (;;) {
         for (int i = 0; i < 5000; ++i) {
@@ -102,7 +102,8 @@ TEST(DurabilityTest, KillNineLosesAtMostTheUncommittedBatchAndCorruptsNothing) {
     std::this_thread::sleep_for(std::chrono::milliseconds(7 * round + 3));
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
     // Reports that raced with the kill still count as committed.
-    while (::read(fds[0], &value, sizeof value) == static_cast<ssize_t>(sizeof value)) reported = value;
+    while (::read(fds[0], &value, sizeof value) == static_cast<ssize_t>(sizeof value))
+      reported = value;
     int wstatus = 0;
     ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
     ASSERT_TRUE(WIFSIGNALED(wstatus)) << "child exited early: " << WEXITSTATUS(wstatus);
@@ -110,7 +111,7 @@ TEST(DurabilityTest, KillNineLosesAtMostTheUncommittedBatchAndCorruptsNothing) {
 
     expect_all_shards_intact(dir.path());
     const std::uint64_t after = stored_flows(dir.path());
-    EXPECT_GE(after - before, reported);  // everything flushed survived
+    EXPECT_GE(after - before, reported);                // everything flushed survived
     EXPECT_LE(after - before, reported + 5000 + 2000);  // at most the batch in flight
   }
   // And the crashed shards still seal.

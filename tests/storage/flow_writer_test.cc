@@ -1,12 +1,15 @@
+#include "storage/store/flow_writer.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
+#include "storage/query/query_engine.h"
+#include "storage/seal/sealer.h"
 #include "storage/shard/shard_counts.h"
 #include "storage/shard/shard_name.h"
 #include "storage/sqlite/sqlite.h"
-#include "storage/store/flow_writer.h"
 #include "storage/store/store_status.h"
 #include "tests/storage/synthetic_flows.h"
 #include "tests/storage/test_dir.h"
@@ -210,6 +213,58 @@ TEST(FlowWriterSealingTest, OfflineImportSealsOnStop) {
   ASSERT_TRUE(s);
   EXPECT_EQ(s->shards_open, 0u);
   EXPECT_EQ(s->flows_stored, pushed);
+}
+
+}  // namespace
+}  // namespace conntrail::storage
+
+namespace conntrail::storage {
+namespace {
+
+TEST(FlowWriterSealingTest, LateSessionsAndCountersAreFiledInTheCurrentPeriod) {
+  testing::TestDir dir;
+  const TimestampNs t0 = (1'790'000'000LL / 3600) * 3600 * kNsPerSecond;
+  std::atomic<TimestampNs> clock{t0 + 10};
+  auto o = options_for(dir.path(), &clock);
+  {
+    auto w = FlowWriter::start(o);
+    SessionRecord s;
+    s.address = IpPrefix::parse("100.64.0.9/32").value();
+    s.subscriber = "dave";
+    s.start_ts = t0 + 5;
+    ASSERT_TRUE((*w)->try_push(std::move(s)));
+    (*w)->stop();
+  }
+  ASSERT_TRUE(seal_due_shards(o, t0 + 2 * kHour));  // hour 0 sealed
+  clock = t0 + 3 * kHour;
+  auto w = FlowWriter::start(o);
+  ASSERT_TRUE(w);
+  SessionRecord closed;
+  closed.address = IpPrefix::parse("100.64.0.9/32").value();
+  closed.subscriber = "dave";
+  closed.start_ts = t0 + 5;
+  closed.end_ts = t0 + 1800 * kNsPerSecond;  // ended in the sealed hour, reported now
+  ASSERT_TRUE((*w)->try_push(std::move(closed)));
+  CaptureCounters c;
+  c.kernel_drops = 2;
+  (*w)->add_counters(t0 + 100, c);
+  FlowRecord late;
+  late.first_ts = t0 + 200;
+  late.last_ts = t0 + 300;
+  ASSERT_TRUE((*w)->try_push(std::move(late)));
+  (*w)->stop();
+  const auto st = (*w)->stats();
+  EXPECT_EQ(st.sessions_written, 1u);
+  EXPECT_EQ(st.counters_moved, 1u);
+  EXPECT_EQ(st.rows_late, 1u);
+  QueryEngine engine(o);
+  // The close is found: dave no longer holds the address after t0 + 30 min.
+  auto during = engine.sessions_covering(IpAddress::parse("100.64.0.9").value(), t0 + kHour / 4);
+  auto after = engine.sessions_covering(IpAddress::parse("100.64.0.9").value(), t0 + kHour);
+  ASSERT_TRUE(during);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(during->size(), 1u);
+  EXPECT_TRUE(after->empty());
 }
 
 }  // namespace

@@ -1,11 +1,12 @@
 // Retention: a simulated year and more with an injected clock and one-day shards.
+#include "storage/retention/retention.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
 
 #include "storage/manifest/manifest.h"
 #include "storage/retention/calendar.h"
-#include "storage/retention/retention.h"
 #include "storage/shard/open_shard.h"
 #include "storage/shard/shard_name.h"
 #include "tests/storage/test_dir.h"
@@ -100,7 +101,7 @@ TEST_F(RetentionYearTest, WholeYearEveryBoundaryMonthLengthsLeapDayAndHolds) {
   // Spot checks of the calendar: the 28 and 29 February 2024 shards both go at 1 March 2025.
   EXPECT_EQ(deleted_at.at(date(2024, 2, 28)), date(2025, 3, 1));
   EXPECT_EQ(deleted_at.at(date(2024, 2, 29)), date(2025, 3, 1));
-  EXPECT_EQ(deleted_at.at(date(2024, 1, 30)), date(2025, 1, 31));   // end 31 Jan 2024
+  EXPECT_EQ(deleted_at.at(date(2024, 1, 30)), date(2025, 1, 31));  // end 31 Jan 2024
   EXPECT_EQ(deleted_at.at(date(2024, 4, 30)), date(2025, 5, 1));
   EXPECT_EQ(deleted_at.at(date(2024, 12, 31)), date(2026, 1, 1));
   // The held shards (9..12 June 2024 overlap the hold) went only at the release.
@@ -136,9 +137,11 @@ TEST_F(RetentionYearTest, NothingIsDeletedEarlyWithAShortRetention) {
   make_shards(date(2025, 1, 29), date(2025, 2, 3));
   // One month: 29, 30, 31 January expire only once February has no such day... at 1 March.
   ASSERT_TRUE(sweep_expired(dir_.path(), 1, date(2025, 2, 28) + kDay - 1));
-  for (const auto& p : periods_) EXPECT_EQ(exists(p), p.start >= date(2025, 1, 28)) << period_stem(p);
+  for (const auto& p : periods_)
+    EXPECT_EQ(exists(p), p.start >= date(2025, 1, 28)) << period_stem(p);
   ASSERT_TRUE(sweep_expired(dir_.path(), 1, date(2025, 3, 1)));
-  for (const auto& p : periods_) EXPECT_EQ(exists(p), p.start >= date(2025, 2, 1)) << period_stem(p);
+  for (const auto& p : periods_)
+    EXPECT_EQ(exists(p), p.start >= date(2025, 2, 1)) << period_stem(p);
 }
 
 TEST(HoldTest, HoldsAreValidatedListedAndReleased) {

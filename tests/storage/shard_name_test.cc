@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "storage/shard/shard_name.h"
+
+#include <gtest/gtest.h>
 
 namespace conntrail::storage {
 namespace {
@@ -44,9 +44,10 @@ TEST(ShardNameTest, NamesSayThePeriodAndParseBack) {
 }
 
 TEST(ShardNameTest, ForeignNamesAreIgnored) {
-  for (const char* bad : {"x.sqlite", "20261129T170000Z_PT1H.sqlite-wal", "20261129T170000Z_PT1H.sqlite.tmp",
-                          "20261129T173000Z_PT1H.sqlite" /* misaligned */, "20261329T170000Z_PT1H.sqlite",
-                          "20261129T170000Z_PT7H.sqlite", "20261129T170000Z_PT60M.sqlite" /* non-canonical */}) {
+  for (const char* bad :
+       {"x.sqlite", "20261129T170000Z_PT1H.sqlite-wal", "20261129T170000Z_PT1H.sqlite.tmp",
+        "20261129T173000Z_PT1H.sqlite" /* misaligned */, "20261329T170000Z_PT1H.sqlite",
+        "20261129T170000Z_PT7H.sqlite", "20261129T170000Z_PT60M.sqlite" /* non-canonical */}) {
     EXPECT_FALSE(parse_shard_file_name(bad)) << bad;
   }
 }

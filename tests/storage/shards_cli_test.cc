@@ -48,7 +48,8 @@ class ShardsCliTest : public ::testing::Test {
     ASSERT_NE(r.out.find("3 shards sealed"), std::string::npos) << r.out;
   }
   std::filesystem::path sealed(int hour) const {
-    return shard_path(fx_.dir.path(), ShardPeriod{fx_.start() + hour * kHour, 3600}, ShardForm::kSealed);
+    return shard_path(fx_.dir.path(), ShardPeriod{fx_.start() + hour * kHour, 3600},
+                      ShardForm::kSealed);
   }
   std::string rel(int hour) const {
     return relative_shard_path(ShardPeriod{fx_.start() + hour * kHour, 3600}, ShardForm::kSealed);
@@ -76,15 +77,16 @@ TEST_F(ShardsCliTest, QueryPrintsCsvAndNdjsonAndTheCompleteness) {
   std::size_t expected = 0;
   const TimestampNs from = fx_.start(), to = fx_.start() + 4 * kHour;
   for (const auto& g : fx_.flows) expected += (g.src_ip == f.src_ip || g.dst_ip == f.src_ip);
-  const std::string window =
-      " --from " + std::to_string(from / kNsPerSecond) + " --to " + std::to_string(to / kNsPerSecond);
+  const std::string window = " --from " + std::to_string(from / kNsPerSecond) + " --to " +
+                             std::to_string(to / kNsPerSecond);
   auto csv = run("query --data-dir " + dir_ + " --ip " + f.src_ip.to_string() + window);
   ASSERT_EQ(csv.code, 0) << csv.out;
   EXPECT_EQ(csv.out.rfind("proto,src_ip,src_port,dst_ip,dst_port", 0), 0u);
   std::istringstream lines(csv.out);
   std::string line;
   std::size_t rows = 0;
-  while (std::getline(lines, line)) rows += line.find(f.src_ip.to_string()) != std::string::npos && line[0] != 'n';
+  while (std::getline(lines, line))
+    rows += line.find(f.src_ip.to_string()) != std::string::npos && line[0] != 'n';
   EXPECT_EQ(rows, expected);
   EXPECT_NE(csv.out.find("shards read: 3 sealed, 1 open"), std::string::npos) << csv.out;
   auto nd = run("query --data-dir " + dir_ + " --ip " + f.src_ip.to_string() + " --port " +
@@ -152,7 +154,8 @@ TEST_F(ShardsCliTest, VerifyReportsManifestTampering) {
   write(changed);
   auto v = verify();
   EXPECT_EQ(v.code, 1);
-  EXPECT_NE(v.out.find("FAIL manifest line 2: entry seq 2 was modified"), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("FAIL manifest line 2: entry seq 2 was modified"), std::string::npos)
+      << v.out;
   // Reordered: lines 2 and 3 swapped.
   write({lines[0], lines[2], lines[1]});
   v = verify();

@@ -1,6 +1,7 @@
+#include "storage/sqlite/sqlite.h"
+
 #include <gtest/gtest.h>
 
-#include "storage/sqlite/sqlite.h"
 #include "tests/storage/test_dir.h"
 
 namespace conntrail::storage::sql {

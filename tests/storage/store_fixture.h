@@ -34,9 +34,13 @@ struct StoreFixture {
 
   // Writes `hours` hours of flows at `rate` per second starting at an hour boundary.
   void write(double hours, double rate, std::uint64_t seed = 5) {
-    SyntheticFlows gen({.seed = seed, .subscribers = 2000, .servers = 5000, .flows_per_second = rate,
+    SyntheticFlows gen({.seed = seed,
+                        .subscribers = 2000,
+                        .servers = 5000,
+                        .flows_per_second = rate,
                         .start = (1'790'000'000LL / 3600) * 3600 * kNsPerSecond});
-    const TimestampNs end = gen.now() + static_cast<TimestampNs>(hours * static_cast<double>(kHour));
+    const TimestampNs end =
+        gen.now() + static_cast<TimestampNs>(hours * static_cast<double>(kHour));
     clock = end;
     auto w = storage::FlowWriter::start(options());
     ASSERT_TRUE(w) << w.error().message;
@@ -57,9 +61,9 @@ struct StoreFixture {
 inline std::vector<std::string> keys_of(const std::vector<FlowRecord>& v) {
   std::vector<std::string> k;
   for (const auto& f : v) {
-    k.push_back(std::to_string(f.first_ts) + f.src_ip.to_string() + ":" + std::to_string(f.src_port) +
-                ">" + f.dst_ip.to_string() + ":" + std::to_string(f.dst_port) + "/" +
-                std::to_string(f.bytes_fwd));
+    k.push_back(std::to_string(f.first_ts) + f.src_ip.to_string() + ":" +
+                std::to_string(f.src_port) + ">" + f.dst_ip.to_string() + ":" +
+                std::to_string(f.dst_port) + "/" + std::to_string(f.bytes_fwd));
   }
   std::sort(k.begin(), k.end());
   return k;

@@ -27,7 +27,8 @@ class SyntheticFlows {
     TimestampNs start = 1'790'000'000LL * kNsPerSecond;  // 2026-09-21
   };
 
-  explicit SyntheticFlows(Params p) : p_(p), t_(p.start), state_(p.seed * 0x9e3779b97f4a7c15ULL + 1) {}
+  explicit SyntheticFlows(Params p)
+      : p_(p), t_(p.start), state_(p.seed * 0x9e3779b97f4a7c15ULL + 1) {}
 
   FlowRecord next() {
     FlowRecord f;
@@ -37,12 +38,23 @@ class SyntheticFlows {
     const std::uint32_t srv = static_cast<std::uint32_t>(zipf(p_.servers, 1.1));
     const bool v6 = unit() < p_.ipv6_share;
     if (v6) {
-      std::array<std::uint8_t, 16> a{0x20, 0x01, 0x0d, 0xb8, 0, 0, static_cast<std::uint8_t>(sub >> 8),
+      std::array<std::uint8_t, 16> a{0x20,
+                                     0x01,
+                                     0x0d,
+                                     0xb8,
+                                     0,
+                                     0,
+                                     static_cast<std::uint8_t>(sub >> 8),
                                      static_cast<std::uint8_t>(sub)};
       a[15] = static_cast<std::uint8_t>(1 + (sub % 7));
       f.src_ip = IpAddress::v6_from_bytes(a);
-      std::array<std::uint8_t, 16> b{0x2a, 0x00, 0x14, 0x50, static_cast<std::uint8_t>(srv >> 16),
-                                     static_cast<std::uint8_t>(srv >> 8), static_cast<std::uint8_t>(srv)};
+      std::array<std::uint8_t, 16> b{0x2a,
+                                     0x00,
+                                     0x14,
+                                     0x50,
+                                     static_cast<std::uint8_t>(srv >> 16),
+                                     static_cast<std::uint8_t>(srv >> 8),
+                                     static_cast<std::uint8_t>(srv)};
       b[15] = 0x0e;
       f.dst_ip = IpAddress::v6_from_bytes(b);
     } else {
