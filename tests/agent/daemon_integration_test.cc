@@ -68,6 +68,8 @@ class AgentProcess : public ::testing::Test {
         << "\nclient_ca = " << pki("ca.crt") << "\ncrl = " << pki("crl.pem")
         << "\nofficers_file = " << dir_ << "/officers.json\n"
         << api_extra << "[log]\nlevel = " << log_level << "\n[metrics]\nlisten = 127.0.0.1:0\n";
+    // The lawful API needs an officers file to start; these tests need no officer.
+    std::ofstream(dir_ + "/officers.json") << R"({"officers": []})";
   }
 
   // Starts the agent and waits for READY=1; returns the API port from its start-up line.
