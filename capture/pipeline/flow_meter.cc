@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "capture/decode/transport.h"
+
 namespace conntrail::capture {
 namespace {
 // How often (in packet time) idle flows and stale fragments are swept. The
@@ -20,6 +22,7 @@ void FlowMeter::on_frame(TimestampNs ts, Bytes frame, std::uint32_t wire_length)
   ++counters_.packets;
   counters_.bytes += wire_length;
   if (ts >= next_sweep_) advance(ts);
+  if (ts > newest_) newest_ = ts;
   // Decoded straight into the batch: most packets never need another copy.
   PacketInfo& packet = batch_[batched_];
   packet.ts = ts;
@@ -30,6 +33,10 @@ void FlowMeter::on_frame(TimestampNs ts, Bytes frame, std::uint32_t wire_length)
       ++counters_.decode_errors;
       return;
     }
+  }
+  if (tap_ != nullptr && packet.proto == kProtoUdp && packet.fragment == FragmentKind::kNone &&
+      tap_->wants(packet.src_port, packet.dst_port)) {
+    tap_->on_datagram(packet);
   }
   if (packet.fragment == FragmentKind::kNone) {
     if (++batched_ == batch_.size()) flush_batch();
@@ -76,6 +83,7 @@ void FlowMeter::advance(TimestampNs now) {
     flows_.add(f);
   });
   flows_.expire(now);
+  if (tap_ != nullptr) tap_->on_time(now);
 }
 
 void FlowMeter::finish(EndReason reason) {
@@ -85,6 +93,7 @@ void FlowMeter::finish(EndReason reason) {
     flows_.add(f);
   });
   flows_.flush(reason);
+  if (tap_ != nullptr && newest_ != 0) tap_->on_time(newest_);
 }
 
 CaptureCounters FlowMeter::counters() const noexcept {
