@@ -43,6 +43,7 @@ DataPipeline::DataPipeline(const AgentConfig& config, metrics::Registry& metrics
 
 DataPipeline::~DataPipeline() {
   if (live_) live_->stop();
+  if (attribution_) attribution_->stop();
   if (writer_) writer_->stop();
 }
 
@@ -55,16 +56,27 @@ bool DataPipeline::push_flow(FlowRecord&& flow) {
   return false;
 }
 
+void DataPipeline::push_session(const SessionRecord& session) {
+  if (writer_->try_push(SessionRecord(session))) {
+    sessions_pushed_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    session_drops_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 void DataPipeline::publish_counters(TimestampNs now) {
   CaptureCounters delta;
   {
     std::lock_guard lock(mu_);
+    std::uint64_t capture_side_drops = 0;  // live: the attribution queue was full
     if (live_) {
       CaptureCounters sum;
       for (const auto& i : live_->counters()) sum += i.counters;
+      capture_side_drops = sum.queue_drops;
       capture_totals_ = sum;
     }
-    capture_totals_.queue_drops = queue_drops_.load(std::memory_order_relaxed);
+    capture_totals_.queue_drops =
+        capture_side_drops + queue_drops_.load(std::memory_order_relaxed);
     delta = minus(capture_totals_, published_);
     published_ = capture_totals_;
   }
@@ -141,12 +153,28 @@ WorkerSpec DataPipeline::capture_worker() {
   w.name = "capture";
   if (!config_.capture.interfaces.empty()) {
     w.prepare = [this]() -> Result<void> {
+      capture::AttributionServiceOptions attribution;
+      attribution.attribution = attribution_options(config_.capture);
+      auto service = capture::AttributionService::start(
+          attribution, [this](FlowRecord&& f) { return push_flow(std::move(f)); },
+          [this](const SessionRecord& s) { push_session(s); });
+      if (!service) return std::unexpected(service.error());
+      capture::AttributionService* tracker_owner = service->get();
       capture::LiveCaptureOptions options;
       options.interfaces = interface_options(config_.capture);
-      auto live = capture::LiveCapture::start(std::move(options),
-                                              [this](FlowRecord&& f) { return push_flow(std::move(f)); });
-      if (!live) return std::unexpected(live.error());
+      options.control.ports = control_ports(attribution.attribution);
+      options.control.sink = [tracker_owner](const capture::PacketInfo& p) {
+        return tracker_owner->submit_control(p);
+      };
+      auto live = capture::LiveCapture::start(std::move(options), [tracker_owner](FlowRecord&& f) {
+        return tracker_owner->submit_flow(std::move(f));
+      });
+      if (!live) {
+        (*service)->stop();
+        return std::unexpected(live.error());
+      }
       std::lock_guard lock(mu_);
+      attribution_ = std::move(*service);
       live_ = std::move(*live);
       return {};
     };
@@ -155,20 +183,24 @@ WorkerSpec DataPipeline::capture_worker() {
         hb.beat();
         std::this_thread::sleep_for(kTick);
       }
-      live_->stop();  // exports every open flow before returning
+      live_->stop();          // exports every open flow before returning
+      attribution_->stop();   // attributes them, hands them on, emits the open sessions
       return {};
     };
   } else if (!config_.capture.pcap_file.empty()) {
     w.run = [this](Heartbeat& hb) -> Result<void> {
       capture::CaptureOptions options;
       options.meter = meter_options(config_.capture);
+      options.attribution = attribution_options(config_.capture);
       TimestampNs last_seen = 0;
       auto counters = capture::read_capture_file(
-          config_.capture.pcap_file, options, [&](FlowRecord&& flow) {
+          config_.capture.pcap_file, options,
+          [&](FlowRecord&& flow) {
             hb.beat();
             last_seen = std::max(last_seen, flow.last_ts);
             push_flow(std::move(flow));
-          });
+          },
+          [&](const SessionRecord& session) { push_session(session); });
       if (!counters) {
         return fail(counters.error().code,
                     "capture file " + config_.capture.pcap_file + ": " + counters.error().message);
@@ -215,6 +247,12 @@ void DataPipeline::register_metrics(metrics::Registry& m) {
   m.counter_callback("conntrail_flows_evicted_total",
                      "Flow records exported early at the flow table cap", {},
                      totals(&CaptureCounters::flows_evicted));
+  m.counter_callback("conntrail_sessions_pushed_total",
+                     "Attribution session records handed to storage", {},
+                     [this] { return static_cast<double>(sessions_pushed_.load()); });
+  m.counter_callback("conntrail_sessions_queue_drops_total",
+                     "Attribution session records shed because the storage queue was full", {},
+                     [this] { return static_cast<double>(session_drops_.load()); });
   m.counter_callback("conntrail_storage_queue_drops_total",
                      "Flow records shed because the storage queue was full", {},
                      [this] { return static_cast<double>(queue_drops_.load()); });

@@ -30,6 +30,22 @@ capture::MeterOptions meter_options(const CaptureOptions& c) {
   return m;
 }
 
+capture::AttributionOptions attribution_options(const CaptureOptions& c) {
+  capture::AttributionOptions a;
+  a.tracker.closed_retention = std::max(a.tracker.closed_retention,
+                                        capture::closed_retention_for(meter_options(c).flows.timeouts));
+  return a;
+}
+
+std::vector<std::uint16_t> control_ports(const capture::AttributionOptions& a) {
+  std::vector<std::uint16_t> ports = a.dispatch.radius_accounting_ports;
+  for (std::uint16_t p : {capture::kDhcpv4ServerPort, capture::kDhcpv4ClientPort,
+                          capture::kDhcpv6ServerPort, capture::kDhcpv6ClientPort}) {
+    ports.push_back(p);
+  }
+  return ports;
+}
+
 std::vector<capture::InterfaceOptions> interface_options(const CaptureOptions& c) {
   std::vector<capture::InterfaceOptions> out;
   std::uint16_t index = 0;

@@ -38,7 +38,13 @@ AttributionStage::AttributionStage(AttributionOptions options, TimePrecision pre
   }
 }
 
+std::string AttributionStage::key_of(const SessionRecord& r) {
+  return r.address.to_string() + '|' + std::to_string(r.start_ts) + '|' + r.session_id + '|' +
+         std::string(to_string(r.source)) + '|' + r.server.to_string();
+}
+
 void AttributionStage::emit(const SessionRecord& record) {
+  if (!record.is_open() && !emitted_open_.empty()) emitted_open_.erase(key_of(record));
   ++sessions_;
   if (on_session_) on_session_(record);
 }
@@ -61,7 +67,15 @@ void AttributionStage::finish() {
   finished_ = true;
   auto open = tracker_.open_sessions();
   sort_sessions(open);
-  for (const auto& r : open) emit(r);
+  for (const auto& r : open) {
+    if (!emitted_open_.contains(key_of(r))) emit(r);
+  }
+}
+
+void AttributionStage::checkpoint_open() {
+  for (const auto& r : tracker_.open_sessions()) {
+    if (emitted_open_.insert(key_of(r)).second) emit(r);
+  }
 }
 
 AttributionReport AttributionStage::report() const {

@@ -21,6 +21,8 @@
 #include <bitset>
 #include <cstdint>
 #include <functional>
+#include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "capture/attribution/address_attributor.h"
@@ -69,13 +71,19 @@ class AttributionStage final : public UdpTap {
 
   AttributionStatus fill(FlowRecord& flow) const { return attributor_.fill(flow); }
   // Emits every live binding as an open record (sorted by start); idempotent.
+  // Bindings already emitted open by checkpoint_open() are not repeated.
   void finish();
+  // Emits, once each, the live bindings not emitted open yet (end 0), so a
+  // store sees a long session while it lasts; its closed record follows when
+  // it ends (a store keeps the closed version). Memory: one key per live binding.
+  void checkpoint_open();
 
   AttributionReport report() const;
   const SessionTracker& tracker() const noexcept { return tracker_; }
 
  private:
   void emit(const SessionRecord& record);
+  static std::string key_of(const SessionRecord& record);
 
   TimePrecision precision_;
   SessionSink on_session_;
@@ -86,6 +94,7 @@ class AttributionStage final : public UdpTap {
   std::uint64_t datagrams_ = 0;
   std::uint64_t sessions_ = 0;
   bool finished_ = false;
+  std::unordered_set<std::string> emitted_open_;
 };
 
 }  // namespace conntrail::capture
