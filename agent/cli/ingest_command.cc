@@ -13,8 +13,8 @@
 // a full queue is retried, never shed, so the store holds exactly what
 // `conntrail flows`/`sessions` print. Exit codes: 0 stored, 1 runtime failure
 // (including records the writer could not write), 2 usage error.
-#include <boost/program_options.hpp>
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -133,16 +133,16 @@ int run(std::span<const std::string> args) {
                  static_cast<unsigned long long>(report.attribution.parsing.truncated_payloads));
   }
   if (stats.rows_failed + refused > 0) {
-    std::fprintf(stderr, "conntrail ingest: %s\n",
-                 stats.last_error.empty() ? "records could not be written"
-                                          : stats.last_error.c_str());
+    std::fprintf(
+        stderr, "conntrail ingest: %s\n",
+        stats.last_error.empty() ? "records could not be written" : stats.last_error.c_str());
     return 1;
   }
   return 0;
 }
 
-static RegisterCommand reg({"ingest", "store a capture file's flows and sessions in a data directory",
-                            &run});
+static RegisterCommand reg({"ingest",
+                            "store a capture file's flows and sessions in a data directory", &run});
 
 }  // namespace
 }  // namespace conntrail::cli

@@ -75,8 +75,7 @@ void DataPipeline::publish_counters(TimestampNs now) {
       capture_side_drops = sum.queue_drops;
       capture_totals_ = sum;
     }
-    capture_totals_.queue_drops =
-        capture_side_drops + queue_drops_.load(std::memory_order_relaxed);
+    capture_totals_.queue_drops = capture_side_drops + queue_drops_.load(std::memory_order_relaxed);
     delta = minus(capture_totals_, published_);
     published_ = capture_totals_;
   }
@@ -99,13 +98,13 @@ StatusFigures DataPipeline::status() const {
   f.flows_stored = store_status_.flows_stored;
   f.shards = store_status_.shards_open + store_status_.shards_sealed;
   const auto w = writer_ ? writer_->stats() : storage::WriterStats{};
-  f.summary = fmt::format("{} packets, {} flows stored, {} drops (kernel {}, queue {}), {} shards{}",
-                          capture_totals_.packets, store_status_.flows_stored,
-                          capture_totals_.kernel_drops + capture_totals_.interface_drops +
-                              capture_totals_.queue_drops,
-                          capture_totals_.kernel_drops, capture_totals_.queue_drops,
-                          store_status_.shards_open + store_status_.shards_sealed,
-                          w.disk_alarm ? ", DISK ALARM: " + w.last_error : "");
+  f.summary = fmt::format(
+      "{} packets, {} flows stored, {} drops (kernel {}, queue {}), {} shards{}",
+      capture_totals_.packets, store_status_.flows_stored,
+      capture_totals_.kernel_drops + capture_totals_.interface_drops + capture_totals_.queue_drops,
+      capture_totals_.kernel_drops, capture_totals_.queue_drops,
+      store_status_.shards_open + store_status_.shards_sealed,
+      w.disk_alarm ? ", DISK ALARM: " + w.last_error : "");
   return f;
 }
 
@@ -132,8 +131,8 @@ WorkerSpec DataPipeline::storage_worker() {
         alarmed = stats.disk_alarm;
         // Logged once per transition, not per failed batch.
         if (alarmed) {
-          log::write(LogLevel::kError, "storage: writes failing, records held in memory: " +
-                                           stats.last_error);
+          log::write(LogLevel::kError,
+                     "storage: writes failing, records held in memory: " + stats.last_error);
         } else {
           log::write(LogLevel::kNotice, "storage: writes succeed again");
         }
@@ -183,8 +182,8 @@ WorkerSpec DataPipeline::capture_worker() {
         hb.beat();
         std::this_thread::sleep_for(kTick);
       }
-      live_->stop();          // exports every open flow before returning
-      attribution_->stop();   // attributes them, hands them on, emits the open sessions
+      live_->stop();         // exports every open flow before returning
+      attribution_->stop();  // attributes them, hands them on, emits the open sessions
       return {};
     };
   } else if (!config_.capture.pcap_file.empty()) {
@@ -236,8 +235,8 @@ void DataPipeline::register_metrics(metrics::Registry& m) {
                      totals(&CaptureCounters::packets));
   m.counter_callback("conntrail_capture_bytes_total", "Wire bytes of captured packets", {},
                      totals(&CaptureCounters::bytes));
-  m.counter_callback("conntrail_capture_decode_errors_total",
-                     "Packets that belonged to no flow", {}, totals(&CaptureCounters::decode_errors));
+  m.counter_callback("conntrail_capture_decode_errors_total", "Packets that belonged to no flow",
+                     {}, totals(&CaptureCounters::decode_errors));
   m.counter_callback("conntrail_capture_kernel_drops_total", "pcap_stats ps_drop", {},
                      totals(&CaptureCounters::kernel_drops));
   m.counter_callback("conntrail_capture_interface_drops_total", "pcap_stats ps_ifdrop", {},
@@ -257,12 +256,10 @@ void DataPipeline::register_metrics(metrics::Registry& m) {
                      "Flow records shed because the storage queue was full", {},
                      [this] { return static_cast<double>(queue_drops_.load()); });
   auto writer = [this](auto field) {
-    return [this, field]() {
-      return writer_ ? static_cast<double>(writer_->stats().*field) : 0.0;
-    };
+    return [this, field]() { return writer_ ? static_cast<double>(writer_->stats().*field) : 0.0; };
   };
-  m.counter_callback("conntrail_storage_rows_written_total", "Flow records committed to shards",
-                     {}, writer(&storage::WriterStats::rows_written));
+  m.counter_callback("conntrail_storage_rows_written_total", "Flow records committed to shards", {},
+                     writer(&storage::WriterStats::rows_written));
   m.counter_callback("conntrail_storage_rows_failed_total",
                      "Records that could not be written (counted, never silent)", {},
                      writer(&storage::WriterStats::rows_failed));

@@ -67,8 +67,8 @@ class DataPipeline {
   // Capture totals: offline counters are set once at end of file; live ones
   // are the sum of LiveCapture's per-interface snapshots.
   mutable std::mutex mu_;
-  CaptureCounters capture_totals_;   // guarded by mu_
-  CaptureCounters published_;        // what was handed to the writer so far; guarded by mu_
+  CaptureCounters capture_totals_;     // guarded by mu_
+  CaptureCounters published_;          // what was handed to the writer so far; guarded by mu_
   storage::StoreStatus store_status_;  // guarded by mu_
   std::atomic<std::uint64_t> queue_drops_{0};
   std::atomic<std::uint64_t> flows_pushed_{0};

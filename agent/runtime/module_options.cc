@@ -18,8 +18,8 @@ std::chrono::seconds longest_active(const CaptureOptions& c) {
 
 capture::MeterOptions meter_options(const CaptureOptions& c) {
   capture::MeterOptions m;
-  m.decode.tunnel_layer =
-      c.tunnel_mode == TunnelMode::kOuter ? capture::TunnelLayer::kOuter : capture::TunnelLayer::kInner;
+  m.decode.tunnel_layer = c.tunnel_mode == TunnelMode::kOuter ? capture::TunnelLayer::kOuter
+                                                              : capture::TunnelLayer::kInner;
   m.flows.timeouts.tcp = timeouts(c.tcp);
   m.flows.timeouts.udp = timeouts(c.udp);
   m.flows.timeouts.icmp = timeouts(c.icmp);
@@ -32,8 +32,8 @@ capture::MeterOptions meter_options(const CaptureOptions& c) {
 
 capture::AttributionOptions attribution_options(const CaptureOptions& c) {
   capture::AttributionOptions a;
-  a.tracker.closed_retention = std::max(a.tracker.closed_retention,
-                                        capture::closed_retention_for(meter_options(c).flows.timeouts));
+  a.tracker.closed_retention = std::max(
+      a.tracker.closed_retention, capture::closed_retention_for(meter_options(c).flows.timeouts));
   return a;
 }
 
@@ -67,7 +67,7 @@ storage::StoreOptions store_options(const AgentConfig& config) {
   storage::StoreOptions s;
   s.data_dir = config.storage.data_dir;
   s.shard_period = config.storage.shard_period == ShardPeriod::kDay ? std::chrono::seconds(86400)
-                                                                     : std::chrono::seconds(3600);
+                                                                    : std::chrono::seconds(3600);
   s.active_timeout = longest_active(config.capture);
   s.queue_capacity = config.storage.queue_capacity;
   s.batch_max_records = config.storage.batch_max_rows;

@@ -54,7 +54,7 @@ bool AttributionService::enqueue(Event&& event) {
 
 bool AttributionService::submit_control(const PacketInfo& p) {
   Control c{p.ts, address_of(p.src, p.is_v6), address_of(p.dst, p.is_v6), p.src_port, p.dst_port,
-            {}, p.udp_payload_truncated};
+            {},   p.udp_payload_truncated};
   if (p.udp_payload.size() > kMaxControlPayload) {
     // Parsed from a cut copy it could bind wrongly; counted like a snaplen cut.
     control_oversized_.fetch_add(1, std::memory_order_relaxed);
@@ -79,7 +79,9 @@ bool AttributionService::submit_flow(FlowRecord&& flow) {
 }
 
 void AttributionService::release(TimestampNs now, bool all) {
-  while (!held_.empty() && (all || held_.front().release_at <= now)) {
+  // Held flows are bounded like the queue: beyond queue_capacity the oldest go at once.
+  while (!held_.empty() &&
+         (all || held_.front().release_at <= now || held_.size() > options_.queue_capacity)) {
     FlowRecord f = std::move(held_.front().flow);
     held_.pop_front();
     stage_.fill(f);

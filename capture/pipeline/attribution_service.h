@@ -11,7 +11,7 @@
 //     kMaxControlPayload bytes; parsed on the service thread and dropped),
 //   - finished flow records, whose subscriber is filled here before they go
 //     on to the flow sink.
-// A flow is held kFlowHold (wall time) before it is attributed, so a session
+// A flow is held flow_hold (wall time) before it is attributed, so a session
 // Start captured on another interface in the same ring block (up to one pcap
 // timeout later) is seen first.
 //
@@ -25,7 +25,9 @@
 // still open (end 0) and joins; submit_* fail afterwards.
 //
 // Bounds: queue_capacity events (a control event holds at most
-// kMaxControlPayload bytes), so memory is capacity × (record or payload).
+// kMaxControlPayload bytes), and at most queue_capacity flows held for
+// flow_hold (beyond it the oldest are attributed at once), so memory is
+// about 2 × capacity × (record or payload).
 #pragma once
 
 #include <atomic>
@@ -111,8 +113,8 @@ class AttributionService {
 
   mutable std::mutex mu_;
   std::condition_variable wake_;
-  std::deque<Event> queue_;  // guarded by mu_
-  bool stopping_ = false;    // guarded by mu_
+  std::deque<Event> queue_;    // guarded by mu_
+  bool stopping_ = false;      // guarded by mu_
   std::deque<HeldFlow> held_;  // service thread only
 
   std::atomic<std::uint64_t> control_{0}, control_dropped_{0}, control_oversized_{0}, flows_{0},

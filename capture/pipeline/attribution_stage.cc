@@ -50,8 +50,8 @@ void AttributionStage::emit(const SessionRecord& record) {
 }
 
 void AttributionStage::on_datagram(const PacketInfo& p) {
-  on_datagram(p.ts, address_of(p.src, p.is_v6), address_of(p.dst, p.is_v6), p.src_port,
-              p.dst_port, p.udp_payload, p.udp_payload_truncated);
+  on_datagram(p.ts, address_of(p.src, p.is_v6), address_of(p.dst, p.is_v6), p.src_port, p.dst_port,
+              p.udp_payload, p.udp_payload_truncated);
 }
 
 void AttributionStage::on_datagram(TimestampNs ts, const IpAddress& src, const IpAddress& dst,

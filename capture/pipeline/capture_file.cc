@@ -38,9 +38,8 @@ Result<CaptureCounters> read_capture_file(
   }
   const TimePrecision precision = meter_options.flows.precision;
   AttributionOptions attribution = options.attribution;
-  attribution.tracker.closed_retention =
-      std::max(attribution.tracker.closed_retention,
-               closed_retention_for(meter_options.flows.timeouts));
+  attribution.tracker.closed_retention = std::max(
+      attribution.tracker.closed_retention, closed_retention_for(meter_options.flows.timeouts));
   AttributionStage stage(std::move(attribution), precision, on_session);
   const bool attributing = options.attribution.enabled;
   FlowMeter meter(*link, std::move(meter_options), [&](FlowRecord&& flow) {

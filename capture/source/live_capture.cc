@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <utility>
 
 #include "capture/decode/transport.h"
 #include "capture/source/control_filter.h"
-#include <utility>
 
 namespace conntrail::capture {
 namespace {
@@ -133,8 +133,7 @@ struct LiveCapture::ControlWorker {
     packet.ts = p.ts;
     const DecodeError error =
         decode_frame(w->link, Bytes(p.data, p.captured_length), w->decode, packet);
-    if (is_dropped(error) || packet.proto != kProtoUdp ||
-        packet.fragment != FragmentKind::kNone) {
+    if (is_dropped(error) || packet.proto != kProtoUdp || packet.fragment != FragmentKind::kNone) {
       return;
     }
     if (!w->ports[packet.src_port] && !w->ports[packet.dst_port]) return;
@@ -219,8 +218,8 @@ Result<std::unique_ptr<LiveCapture>> LiveCapture::start(LiveCaptureOptions optio
         settings.buffer_bytes = std::min(settings.buffer_bytes, 2 << 20);  // sparse traffic
         auto handle = PcapHandle::open_live(settings);
         if (!handle) {
-          return fail(handle.error().code, "interface " + settings.interface +
-                                               " (control): " + handle.error().message);
+          return fail(handle.error().code,
+                      "interface " + settings.interface + " (control): " + handle.error().message);
         }
         auto l = handle->link_type();
         if (!l) return std::unexpected(l.error());
@@ -228,9 +227,9 @@ Result<std::unique_ptr<LiveCapture>> LiveCapture::start(LiveCaptureOptions optio
         handles.push_back(std::move(*handle));
       }
       if (handles.empty()) continue;
-      capture->control_workers_.push_back(std::make_unique<ControlWorker>(
-          std::move(handles), *link, iface.meter.decode, options.control,
-          std::max(1, iface.pcap.timeout_ms)));
+      capture->control_workers_.push_back(
+          std::make_unique<ControlWorker>(std::move(handles), *link, iface.meter.decode,
+                                          options.control, std::max(1, iface.pcap.timeout_ms)));
     }
   }
   for (auto& c : capture->control_workers_) {

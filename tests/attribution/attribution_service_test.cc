@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -131,6 +132,28 @@ TEST(AttributionServiceTest, RefusesBadOptions) {
   options.queue_capacity = 0;
   EXPECT_FALSE(AttributionService::start(options, [](FlowRecord&&) { return true; }, {}));
   EXPECT_FALSE(AttributionService::start({}, {}, {}));
+}
+
+TEST(AttributionServiceTest, HeldFlowsAreBoundedByTheQueueCapacity) {
+  AttributionServiceOptions options;
+  options.queue_capacity = 2;
+  options.flow_hold = 1'000'000 * kNsPerSecond;  // would hold them "forever"
+  auto service = AttributionService::start(options, [](FlowRecord&&) { return true; }, {});
+  ASSERT_TRUE(service.has_value());
+  for (int i = 0; i < 3; ++i) {
+    // One at a time, each taken off the queue before the next (bounded wait).
+    for (int tries = 0; tries < 1000 && !(*service)->submit_flow(flow_from("100.64.1.7", kT0));
+         ++tries) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  // The third held flow pushes the oldest out before its hold ends.
+  for (int tries = 0; tries < 1000 && (*service)->stats().flows == 0; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_GE((*service)->stats().flows, 1u);
+  (*service)->stop();
+  EXPECT_EQ((*service)->stats().flows, 3u);  // the rest at stop (refused submits were retried)
 }
 
 TEST(AttributionServiceTest, RefusedFlowsAreCounted) {

@@ -92,7 +92,7 @@ TEST(AttributionStageTest, FlowsCarryTheSubscriberAtTheirFirstPacket) {
       {kT0, radius(start("alice", "S-1"))},
       {kT0 + 5 * kNsPerSecond, traffic(51000)},
       {kT0 + 100 * kNsPerSecond, radius(start("alice", "S-1", 2))},  // Stop
-      {kT0 + 150 * kNsPerSecond, traffic(51001)},                     // gap
+      {kT0 + 150 * kNsPerSecond, traffic(51001)},                    // gap
       {kT0 + 200 * kNsPerSecond, radius(start("bob", "S-2"))},
       {kT0 + 210 * kNsPerSecond, traffic(51002)},
   });
@@ -123,7 +123,8 @@ TEST(AttributionStageTest, OnlyControlPortsAreTapped) {
 
 TEST(AttributionStageTest, CheckpointEmitsEachOpenSessionOnceThenTheClosedOne) {
   std::vector<SessionRecord> out;
-  AttributionStage stage({}, TimePrecision::kMicro, [&](const SessionRecord& s) { out.push_back(s); });
+  AttributionStage stage({}, TimePrecision::kMicro,
+                         [&](const SessionRecord& s) { out.push_back(s); });
   const auto payload = start("alice", "S-1");
   const auto frame = ipv4_udp({192, 0, 2, 1}, {192, 0, 2, 10}, 40000, 1813, payload);
   PacketInfo p;

@@ -76,8 +76,8 @@ TEST(ControlCaptureTest, ControlHandleSeesWholeRadiusBeyondTheFlowSnaplen) {
     ++control_seen;
     return owner->submit_control(p);
   };
-  auto live = LiveCapture::start(std::move(options),
-                                 [owner](FlowRecord&& f) { return owner->submit_flow(std::move(f)); });
+  auto live = LiveCapture::start(
+      std::move(options), [owner](FlowRecord&& f) { return owner->submit_flow(std::move(f)); });
   if (!live) {
     owner->stop();
     FAIL() << live.error().message;
@@ -91,9 +91,9 @@ TEST(ControlCaptureTest, ControlHandleSeesWholeRadiusBeyondTheFlowSnaplen) {
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   // Resent until seen (the handles may still be starting), at most ~10 s.
   for (int i = 0; i < 100 && control_seen.load() == 0; ++i) {
-    ASSERT_EQ(sendto(fd, radius.data(), radius.size(), 0, reinterpret_cast<sockaddr*>(&to),
-                     sizeof to),
-              static_cast<ssize_t>(radius.size()));
+    ASSERT_EQ(
+        sendto(fd, radius.data(), radius.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+        static_cast<ssize_t>(radius.size()));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   close(fd);

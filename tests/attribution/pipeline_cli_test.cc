@@ -49,7 +49,8 @@ std::vector<nlohmann::json> ndjson(const std::string& text) {
 }
 
 // src_ip:src_port → subscriber, from `conntrail flows --format ndjson`.
-std::map<std::string, std::string> subscribers(const std::string& pcap, const std::string& extra = "") {
+std::map<std::string, std::string> subscribers(const std::string& pcap,
+                                               const std::string& extra = "") {
   const auto o = conntrail("flows --format ndjson --pcap " + pcap + " " + extra);
   EXPECT_EQ(o.status, 0);
   std::map<std::string, std::string> out;
@@ -119,9 +120,9 @@ TEST(PipelineCliTest, OverlappingClaimsShowEverySubscriber) {
   // frank (NAS 1) and grace (NAS 2) both hold 100.64.9.9 from T0+60: a flow there would show
   // "frank|grace". The capture has no traffic of that address, so check the answer instead.
   TempDir dir;
-  ASSERT_EQ(conntrail("ingest --pcap " + data("radius-overlap.pcap") + " --data-dir " + dir.str())
-                .status,
-            0);
+  ASSERT_EQ(
+      conntrail("ingest --pcap " + data("radius-overlap.pcap") + " --data-dir " + dir.str()).status,
+      0);
   const auto o = conntrail("attribute --format ndjson --ip 100.64.9.9 --at 1700000090 --data-dir " +
                            dir.str());
   ASSERT_EQ(o.status, 0);

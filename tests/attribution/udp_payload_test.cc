@@ -1,7 +1,6 @@
-#include "capture/decode/decoder.h"
-
 #include <gtest/gtest.h>
 
+#include "capture/decode/decoder.h"
 #include "tests/attribution/builders.h"
 
 namespace conntrail::capture {
@@ -46,7 +45,8 @@ Bytes ipv6(const Bytes& l4, const Bytes& ext = {}, std::uint8_t first_next = 17)
   return b;
 }
 
-Bytes ether(std::uint16_t type, const Bytes& payload, std::initializer_list<std::uint16_t> tags = {}) {
+Bytes ether(std::uint16_t type, const Bytes& payload,
+            std::initializer_list<std::uint16_t> tags = {}) {
   Bytes b{0, 0, 0, 0, 0, 2, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
   bool first = true;
   for (auto vid : tags) {
@@ -62,15 +62,18 @@ Bytes ether(std::uint16_t type, const Bytes& payload, std::initializer_list<std:
 const Bytes kPayload = text("hello");
 // capture's decoder exposes the payload of the innermost UDP header (PacketInfo::udp_payload);
 // these are the cases the attribution tap depends on (they replaced the temporary walker's).
+// Owns the frame it decoded, so the payload view stays valid as long as the result.
 struct Decoded {
+  Bytes frame;
   DecodeError error = DecodeError::kNone;
   PacketInfo packet;
   Bytes payload() const { return Bytes(packet.udp_payload.begin(), packet.udp_payload.end()); }
 };
 
-Decoded decode(LinkType link, std::span<const std::uint8_t> frame) {
+Decoded decode(LinkType link, Bytes frame) {
   Decoded d;
-  d.error = decode_frame(link, frame, {}, d.packet);
+  d.frame = std::move(frame);  // moving a vector keeps its buffer: the view stays valid
+  d.error = decode_frame(link, capture::Bytes(d.frame.data(), d.frame.size()), {}, d.packet);
   return d;
 }
 
@@ -131,8 +134,10 @@ TEST(UdpPayloadTest, Ipv6AtomicFragmentIsWholeButARealFragmentIsNot) {
 }
 
 TEST(UdpPayloadTest, Ipv4FragmentsHaveNoPayload) {
-  EXPECT_TRUE(decode(LinkType::kRawIp, ipv4(udp(1, 2, kPayload), 0x2000)).packet.udp_payload.empty());
-  EXPECT_TRUE(decode(LinkType::kRawIp, ipv4(udp(1, 2, kPayload), 0x0010)).packet.udp_payload.empty());
+  EXPECT_TRUE(
+      decode(LinkType::kRawIp, ipv4(udp(1, 2, kPayload), 0x2000)).packet.udp_payload.empty());
+  EXPECT_TRUE(
+      decode(LinkType::kRawIp, ipv4(udp(1, 2, kPayload), 0x0010)).packet.udp_payload.empty());
 }
 
 TEST(UdpPayloadTest, EthernetPaddingIsNotPayload) {
@@ -187,11 +192,12 @@ TEST(UdpPayloadTest, EveryPrefixOfAFrameIsSafe) {
   put(p, ipv6(udp(546, 547, kPayload), ext, 60));
   const auto f = ether(0x8864, p, {10, 20});
   for (std::size_t n = 0; n <= f.size(); ++n) {
-    const auto d = decode(LinkType::kEthernet, std::span(f.data(), n));
+    const auto d = decode(LinkType::kEthernet, Bytes(f.begin(), f.begin() + static_cast<long>(n)));
     EXPECT_LE(d.packet.udp_payload.size(), kPayload.size());
     if (!d.packet.udp_payload.empty()) {
-      EXPECT_GE(d.packet.udp_payload.data(), f.data());
-      EXPECT_LE(d.packet.udp_payload.data() + d.packet.udp_payload.size(), f.data() + n);
+      EXPECT_GE(d.packet.udp_payload.data(), d.frame.data());
+      EXPECT_LE(d.packet.udp_payload.data() + d.packet.udp_payload.size(),
+                d.frame.data() + d.frame.size());
     }
   }
 }
