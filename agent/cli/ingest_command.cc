@@ -7,7 +7,9 @@
 // stops the writer with seal_on_stop, so the shards whose periods have passed
 // are sealed when the command returns. The data directory lock is taken first:
 // a running agent on the same directory makes the command fail, never
-// interleave.
+// interleave. A capture older than the retention is deleted by the store's
+// retention sweep (as it would be in the agent's store): give the agent's
+// --retention-months, or a longer one to keep an old capture.
 //
 // Unlike the live capture thread, an offline import may wait for the writer:
 // a full queue is retried, never shed, so the store holds exactly what
@@ -47,12 +49,16 @@ void push_waiting(storage::FlowWriter& writer, Record&& record, std::uint64_t& r
 
 int run(std::span<const std::string> args) {
   std::string pcap, data_dir, period_text = "hour";
+  int retention_months = 12;
   CaptureCliOptions capture_flags;
   po::options_description desc("conntrail ingest --pcap FILE --data-dir DIR [options]");
   desc.add_options()("help,h", "show this help")("pcap", po::value(&pcap)->required(),
                                                  "capture file (pcap or pcapng)")(
       "data-dir", po::value(&data_dir)->required(), "the store's data directory")(
-      "shard-period", po::value(&period_text), "hour (default) or day");
+      "shard-period", po::value(&period_text), "hour (default) or day")(
+      "retention-months", po::value(&retention_months),
+      "retention of the store, as the agent's storage.retention_months (default 12): data "
+      "older than that is deleted by the store's retention sweep");
   capture_flags.add_to(desc);
   po::variables_map vm;
   try {
@@ -77,6 +83,13 @@ int run(std::span<const std::string> args) {
     return 2;
   }
 
+  if (retention_months < storage::kMinRetentionMonths ||
+      retention_months > storage::kMaxRetentionMonths) {
+    std::fprintf(stderr, "conntrail ingest: --retention-months must be %d..%d\n",
+                 storage::kMinRetentionMonths, storage::kMaxRetentionMonths);
+    return 2;
+  }
+
   auto lock = storage::DataDirLock::acquire(data_dir);
   if (!lock) {
     std::fprintf(stderr, "conntrail ingest: %s\n", lock.error().message.c_str());
@@ -89,6 +102,7 @@ int run(std::span<const std::string> args) {
   store.active_timeout = std::chrono::seconds(
       std::max({t.tcp.active, t.udp.active, t.icmp.active, t.other.active}) / kNsPerSecond);
   store.seal_on_stop = true;
+  store.retention_months = retention_months;
   auto writer = storage::FlowWriter::start(store);
   if (!writer) {
     std::fprintf(stderr, "conntrail ingest: %s\n", writer.error().message.c_str());

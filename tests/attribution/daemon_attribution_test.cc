@@ -44,7 +44,7 @@ TEST(DaemonAttributionTest, OfflineCaptureStoresAttributedFlowsAndSessions) {
             0);
   std::ofstream(config) << "[capture]\npcap_file = " << CONNTRAIL_TEST_DATA
                         << "/attribution/radius-traffic.pcap\n"
-                        << "[storage]\ndata_dir = " << data_dir << "\n"
+                        << "[storage]\ndata_dir = " << data_dir << "\nretention_months = 120\n"
                         << "[api]\nlisten = 127.0.0.1:0\n"
                         << "tls_cert = " << pki("server.crt") << "\ntls_key = " << pki("server.key")
                         << "\nclient_ca = " << pki("ca.crt") << "\ncrl = " << pki("crl.pem")

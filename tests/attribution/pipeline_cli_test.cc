@@ -35,6 +35,9 @@ Output conntrail(const std::string& args) {
   return o;
 }
 
+// The test captures are from 2016..2023: keep them past the store's retention sweep.
+const std::string kKeep = " --retention-months 120";
+
 std::string data(const std::string& name) {
   return std::string(CONNTRAIL_TEST_DATA) + "/attribution/" + name;
 }
@@ -121,7 +124,8 @@ TEST(PipelineCliTest, OverlappingClaimsShowEverySubscriber) {
   // "frank|grace". The capture has no traffic of that address, so check the answer instead.
   TempDir dir;
   ASSERT_EQ(
-      conntrail("ingest --pcap " + data("radius-overlap.pcap") + " --data-dir " + dir.str()).status,
+      conntrail("ingest --pcap " + data("radius-overlap.pcap") + " --data-dir " + dir.str() + kKeep)
+          .status,
       0);
   const auto o = conntrail("attribute --format ndjson --ip 100.64.9.9 --at 1700000090 --data-dir " +
                            dir.str());
@@ -134,8 +138,8 @@ TEST(PipelineCliTest, OverlappingClaimsShowEverySubscriber) {
 
 TEST(PipelineCliTest, IngestThenAttributeFromTheStore) {
   TempDir dir;
-  const auto ingest =
-      conntrail("ingest --pcap " + data("radius-traffic.pcap") + " --data-dir " + dir.str());
+  const auto ingest = conntrail("ingest --pcap " + data("radius-traffic.pcap") + " --data-dir " +
+                                dir.str() + kKeep);
   ASSERT_EQ(ingest.status, 0);
 
   auto ask = [&](const std::string& args) {
