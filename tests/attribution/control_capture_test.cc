@@ -115,5 +115,89 @@ TEST(ControlCaptureTest, ControlHandleSeesWholeRadiusBeyondTheFlowSnaplen) {
   EXPECT_TRUE(radius_flow);
 }
 
+// RADIUS accounting on one interface (lo), the subscriber's traffic on another (a veth):
+// the one tracker owner attributes the flow captured on the second interface.
+TEST(ControlCaptureTest, RadiusOnOneInterfaceAttributesTrafficOnAnother) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to capture in a private network namespace";
+  if (unshare(CLONE_NEWNET) != 0) GTEST_SKIP() << "cannot create a network namespace here";
+  const char* setup =
+      "ip link set lo up && ip link add va type veth peer name vb && "
+      "ip addr add 100.64.1.7/24 dev va && ip link set va up && ip link set vb up && "
+      "ip neigh add 100.64.1.99 lladdr 02:00:00:00:00:99 dev va";
+  if (std::system((std::string(setup) + " >/dev/null 2>&1").c_str()) != 0) {
+    GTEST_SKIP() << "cannot create a veth pair here";
+  }
+  const Bytes radius = Radius(4, 1)
+                           .attr(1, text("alice"))
+                           .attr(4, v4(127, 0, 0, 1))
+                           .attr(8, v4(100, 64, 1, 7))
+                           .attr(44, text("M-1"))
+                           .status(1)
+                           .bytes();
+  std::mutex mu;
+  std::vector<FlowRecord> flows;
+  std::atomic<int> control_seen{0};
+  auto service = AttributionService::start({},
+                                           [&](FlowRecord&& f) {
+                                             std::lock_guard lock(mu);
+                                             flows.push_back(std::move(f));
+                                             return true;
+                                           },
+                                           {});
+  ASSERT_TRUE(service.has_value());
+  AttributionService* owner = service->get();
+  LiveCaptureOptions options;
+  for (const char* name : {"lo", "va"}) {
+    InterfaceOptions i;
+    i.pcap.interface = name;
+    i.pcap.timeout_ms = 20;
+    options.interfaces.push_back(i);
+  }
+  options.control.ports = {1813};
+  options.control.sink = [&](const PacketInfo& p) {
+    ++control_seen;
+    return owner->submit_control(p);
+  };
+  auto live = LiveCapture::start(
+      std::move(options), [owner](FlowRecord&& f) { return owner->submit_flow(std::move(f)); });
+  if (!live) {
+    owner->stop();
+    FAIL() << live.error().message;
+  }
+  auto send = [](const char* from, const char* to_ip, std::uint16_t port, const Bytes& payload) {
+    const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    inet_pton(AF_INET, from, &src.sin_addr);
+    bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    inet_pton(AF_INET, to_ip, &to.sin_addr);
+    const auto n =
+        sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    close(fd);
+    return n == static_cast<ssize_t>(payload.size());
+  };
+  for (int i = 0; i < 100 && control_seen.load() == 0; ++i) {
+    ASSERT_TRUE(send("127.0.0.1", "127.0.0.1", 1813, radius));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_GT(control_seen.load(), 0) << "the RADIUS Start never reached the control handle";
+  // Then the subscriber's datagram leaves through va (a static neighbour, so no ARP).
+  ASSERT_TRUE(send("100.64.1.7", "100.64.1.99", 9999, Bytes(20, 0)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the ring block retire
+  (*live)->stop();  // exports the flows (shutdown) into the service
+  owner->stop();
+  std::lock_guard lock(mu);
+  const FlowRecord* traffic = nullptr;
+  for (const auto& f : flows) {
+    if (f.dst_port == 9999) traffic = &f;
+  }
+  ASSERT_NE(traffic, nullptr) << "the veth capture saw no subscriber datagram";
+  EXPECT_EQ(traffic->interface_id, 1u);     // captured on va
+  EXPECT_EQ(traffic->subscriber, "alice");  // from the RADIUS captured on lo
+}
+
 }  // namespace
 }  // namespace conntrail::capture
