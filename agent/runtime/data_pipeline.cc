@@ -153,7 +153,7 @@ WorkerSpec DataPipeline::capture_worker() {
   if (!config_.capture.interfaces.empty()) {
     w.prepare = [this]() -> Result<void> {
       capture::AttributionServiceOptions attribution;
-      attribution.attribution = attribution_options(config_.capture);
+      attribution.attribution = attribution_options(config_);
       auto service = capture::AttributionService::start(
           attribution, [this](FlowRecord&& f) { return push_flow(std::move(f)); },
           [this](const SessionRecord& s) { push_session(s); });
@@ -161,10 +161,13 @@ WorkerSpec DataPipeline::capture_worker() {
       capture::AttributionService* tracker_owner = service->get();
       capture::LiveCaptureOptions options;
       options.interfaces = interface_options(config_.capture);
-      options.control.ports = control_ports(attribution.attribution);
-      options.control.sink = [tracker_owner](const capture::PacketInfo& p) {
-        return tracker_owner->submit_control(p);
-      };
+      if (attribution.attribution.enabled) {
+        options.control.ports = control_ports(attribution.attribution);
+        options.control.snaplen = static_cast<int>(config_.attribution.control_snaplen);
+        options.control.sink = [tracker_owner](const capture::PacketInfo& p) {
+          return tracker_owner->submit_control(p);
+        };
+      }
       auto live = capture::LiveCapture::start(std::move(options), [tracker_owner](FlowRecord&& f) {
         return tracker_owner->submit_flow(std::move(f));
       });
@@ -190,7 +193,7 @@ WorkerSpec DataPipeline::capture_worker() {
     w.run = [this](Heartbeat& hb) -> Result<void> {
       capture::CaptureOptions options;
       options.meter = meter_options(config_.capture);
-      options.attribution = attribution_options(config_.capture);
+      options.attribution = attribution_options(config_);
       TimestampNs last_seen = 0;
       auto counters = capture::read_capture_file(
           config_.capture.pcap_file, options,

@@ -30,10 +30,22 @@ capture::MeterOptions meter_options(const CaptureOptions& c) {
   return m;
 }
 
-capture::AttributionOptions attribution_options(const CaptureOptions& c) {
+capture::AttributionOptions attribution_options(const AgentConfig& config) {
+  const AttributionConfig& c = config.attribution;
   capture::AttributionOptions a;
-  a.tracker.closed_retention = std::max(
-      a.tracker.closed_retention, capture::closed_retention_for(meter_options(c).flows.timeouts));
+  a.enabled = c.enabled;
+  if (!c.radius_ports.empty()) a.dispatch.radius_accounting_ports = c.radius_ports;
+  if (!c.subscriber_id.empty()) {
+    // Validated when the configuration was parsed.
+    if (auto order = capture::parse_subscriber_id_order(c.subscriber_id)) {
+      a.tracker.subscriber_id_order = *order;
+    }
+  }
+  a.tracker.open_bound = c.open_bound.count() * kNsPerSecond;
+  a.tracker.max_bindings = static_cast<std::size_t>(c.max_bindings);
+  a.tracker.closed_retention =
+      std::max(a.tracker.closed_retention,
+               capture::closed_retention_for(meter_options(config.capture).flows.timeouts));
   return a;
 }
 

@@ -18,10 +18,10 @@
 namespace conntrail::agent {
 
 capture::MeterOptions meter_options(const CaptureOptions& capture);
-// Attribution (RADIUS accounting / DHCP → sessions, flows' subscriber): the
-// documented defaults, closed sessions kept as long as a flow can take to be
-// exported under the configured timeouts.
-capture::AttributionOptions attribution_options(const CaptureOptions& capture);
+// Attribution (RADIUS accounting / DHCP → sessions, flows' subscriber) from
+// [attribution]; closed sessions are kept as long as a flow can take to be
+// exported under the configured [capture] timeouts.
+capture::AttributionOptions attribution_options(const AgentConfig& config);
 // UDP ports the live control handles capture: RADIUS accounting and DHCP.
 std::vector<std::uint16_t> control_ports(const capture::AttributionOptions& attribution);
 // One entry per configured interface, each with its own meter options.
