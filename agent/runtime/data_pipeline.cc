@@ -255,6 +255,29 @@ void DataPipeline::register_metrics(metrics::Registry& m) {
   m.counter_callback("conntrail_sessions_queue_drops_total",
                      "Attribution session records shed because the storage queue was full", {},
                      [this] { return static_cast<double>(session_drops_.load()); });
+  auto attribution = [this](auto pick) {
+    return [this, pick]() {
+      std::lock_guard lock(mu_);
+      return attribution_ ? static_cast<double>(pick(attribution_->stats())) : 0.0;
+    };
+  };
+  using AttributionStats = capture::AttributionServiceStats;
+  m.counter_callback("conntrail_attribution_control_datagrams_total",
+                     "RADIUS accounting / DHCP datagrams from the live control handles", {},
+                     attribution([](const AttributionStats& s) { return s.control_datagrams; }));
+  m.counter_callback("conntrail_attribution_control_drops_total",
+                     "Control datagrams shed (attribution queue full) or too large to parse", {},
+                     attribution([](const AttributionStats& s) {
+                       return s.control_dropped + s.control_oversized;
+                     }));
+  m.counter_callback(
+      "conntrail_attribution_truncated_total", "RADIUS/DHCP messages cut by the snaplen: not used",
+      {},
+      attribution([](const AttributionStats& s) { return s.report.parsing.truncated_payloads; }));
+  m.counter_callback(
+      "conntrail_attribution_overlaps_total",
+      "Bindings opened while another authority held the address (ambiguous)", {},
+      attribution([](const AttributionStats& s) { return s.report.tracker.overlaps; }));
   m.counter_callback("conntrail_storage_queue_drops_total",
                      "Flow records shed because the storage queue was full", {},
                      [this] { return static_cast<double>(queue_drops_.load()); });
