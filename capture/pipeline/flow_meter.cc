@@ -34,9 +34,18 @@ void FlowMeter::on_frame(TimestampNs ts, Bytes frame, std::uint32_t wire_length)
       return;
     }
   }
-  if (tap_ != nullptr && packet.proto == kProtoUdp && packet.fragment == FragmentKind::kNone &&
+  if (tap_ != nullptr && packet.proto == kProtoUdp && packet.fragment != FragmentKind::kLater &&
       tap_->wants(packet.src_port, packet.dst_port)) {
-    tap_->on_datagram(packet);
+    if (packet.fragment == FragmentKind::kNone) {
+      tap_->on_datagram(packet);
+    } else {
+      // The first fragment of a control datagram: nothing reassembles it, so the
+      // tap sees it as a cut message (counted, never parsed from a part).
+      PacketInfo first = packet;
+      first.udp_payload = {};
+      first.udp_payload_truncated = true;
+      tap_->on_datagram(first);
+    }
   }
   if (packet.fragment == FragmentKind::kNone) {
     if (++batched_ == batch_.size()) flush_batch();

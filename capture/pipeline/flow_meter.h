@@ -21,7 +21,9 @@ namespace conntrail::capture {
 // Side channel for the control-plane messages attribution reads (RADIUS
 // accounting, DHCP): the meter hands it the UDP datagrams it wants, with their
 // payload span (valid only during the call), and tells it how packet time
-// moves. It runs on the meter's thread; the meter never keeps payload.
+// moves. It runs on the meter's thread; the meter never keeps payload. The
+// first fragment of a fragmented datagram on a wanted port is handed over with
+// no payload and udp_payload_truncated set (fragments are not reassembled).
 class UdpTap {
  public:
   virtual ~UdpTap() = default;

@@ -108,6 +108,21 @@ TEST(AttributionStageTest, FlowsCarryTheSubscriberAtTheirFirstPacket) {
   EXPECT_TRUE(r.sessions[1].is_open());
 }
 
+TEST(AttributionStageTest, AFragmentedControlDatagramIsCountedAsCut) {
+  std::vector<SessionRecord> sessions;
+  AttributionStage stage({}, TimePrecision::kMicro,
+                         [&](const SessionRecord& s) { sessions.push_back(s); });
+  FlowMeter meter(LinkType::kRawIp, {}, [&](FlowRecord&&) {});
+  meter.set_udp_tap(&stage);
+  Bytes frame = ipv4_udp({192, 0, 2, 1}, {192, 0, 2, 10}, 40000, 1813, start("alice", "S-1"));
+  frame[6] = 0x20;  // More Fragments, offset 0: the first fragment
+  meter.on_frame(kT0, as_span(frame), static_cast<std::uint32_t>(frame.size()));
+  meter.finish();
+  stage.finish();
+  EXPECT_TRUE(sessions.empty());
+  EXPECT_EQ(stage.report().parsing.truncated_payloads, 1u);
+}
+
 TEST(AttributionStageTest, OnlyControlPortsAreTapped) {
   AttributionStage stage({}, TimePrecision::kMicro, {});
   EXPECT_TRUE(stage.wants(40000, 1813));
