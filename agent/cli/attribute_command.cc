@@ -1,8 +1,9 @@
 // `conntrail attribute --ip X [--port P] --at T`: which subscriber held an address at an instant.
 //
 // The evidence (sessions, and flows when a port is asked) comes from one of
-// three places: --data-dir, the agent's shard store; --pcap, a capture decoded
-// on the spot; or --sessions-csv, an operator's session export. The answer is capture::answer_attribution()'s, printed as text for
+// three places: --data-dir, the agent's shard store (storage::QueryEngine);
+// --pcap, a capture decoded on the spot with the agent's pipeline; or
+// --sessions-csv, an operator's session export (no flows: a port is "not checked"). The answer is capture::answer_attribution()'s, printed as text for
 // people or NDJSON for programs; it states ambiguity, gaps, inferred ends and
 // unconfirmed ports instead of choosing for the reader.
 //
@@ -12,7 +13,9 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -22,10 +25,11 @@
 
 #include "agent/cli/command.h"
 #include "capture/attribution/attribution_query.h"
-#include "capture/attribution/pcap_sessions.h"
+#include "capture/pipeline/capture_file.h"
 #include "capture/attribution/session_import.h"
 #include "capture/attribution/session_format.h"
 #include "core/flow_format.h"
+#include "storage/query/query_engine.h"
 
 namespace conntrail::cli {
 namespace {
@@ -38,25 +42,76 @@ struct Evidence {
   bool flows_available = false;  // false: a port cannot be checked from this source
 };
 
-// The seam to the shard store. It must return the sessions whose prefix contains
-// q.address and whose interval overlaps [q.at - q.window, q.at + q.window], plus the
-// nearest one before and after (for gap reporting), and, when q.port is set, the flows
-// of q.address in that window. Storage (issue: storage) has no reader yet, so this
-// refuses with a clear error; the coordinator fills it in when storage/ lands.
-Result<Evidence> evidence_from_data_dir(const std::string& dir, const capture::AttributionQuery&) {
-  return fail(ErrorCode::kUnsupported,
-              "--data-dir " + dir +
-                  ": reading sessions from the shard store is not in this build yet; use --pcap");
+// Flows read for the port check are bounded: an address with more flows than this in
+// the window is reported as such (the port answer is then built from the first ones).
+constexpr std::uint64_t kMaxPortFlows = 100'000;
+
+// The shard store (storage::QueryEngine): the sessions whose prefix contains the
+// address and that overlap [at - window - lookaround, at + window + lookaround) —
+// the covering ones and the nearest on each side, for the gap edges — and, when a
+// port is asked, the flows of that address and port active in the window.
+Result<Evidence> evidence_from_data_dir(const std::string& dir, const capture::AttributionQuery& q) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return fail(ErrorCode::kNotFound, "--data-dir " + dir + ": no such directory");
+  }
+  storage::StoreOptions store;
+  store.data_dir = dir;
+  const storage::QueryEngine engine(store);
+  const TimestampNs around =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(store.session_lookaround).count();
+  storage::SessionQuery sq;
+  sq.address = q.address;
+  sq.from = q.at - q.window - around;
+  sq.to = q.at + q.window + around + 1;
+  auto sessions = engine.sessions(sq);
+  if (!sessions) return fail(sessions.error().code, dir + ": " + sessions.error().message);
+  Evidence e;
+  e.sessions = std::move(*sessions);
+  e.flows_available = true;
+  if (q.port) {
+    storage::Query fq;
+    fq.ip = q.address;
+    fq.port = *q.port;
+    fq.from = q.at - q.window;
+    fq.to = q.at + q.window + 1;  // [from, to): an instant is [at, at + 1 ns)
+    auto summary = engine.run(fq, [&](const FlowRecord& f) {
+      e.flows.push_back(f);
+      return e.flows.size() < kMaxPortFlows;
+    });
+    if (!summary) return fail(summary.error().code, dir + ": " + summary.error().message);
+    if (summary->stopped_early) {
+      std::fprintf(stderr, "conntrail attribute: more than %llu flows match; the port check "
+                           "uses the first of them\n",
+                   static_cast<unsigned long long>(kMaxPortFlows));
+    }
+  }
+  return e;
 }
 
-Result<Evidence> evidence_from_pcap(const std::string& pcap) {
-  auto decoded = capture::sessions_from_pcap(pcap, {}, {});
-  if (!decoded) return std::unexpected(decoded.error());
+// A capture decoded on the spot with the agent's pipeline: its sessions, and (when a
+// port is asked) its flows of the address, bounded like the data-dir path.
+Result<Evidence> evidence_from_pcap(const std::string& pcap, const capture::AttributionQuery& q) {
   Evidence e;
-  e.sessions = std::move(decoded->sessions);
-  // Flows need capture's flow table (capture/flow, issue 3): until it is wired in here,
-  // a port asked against a capture is reported as not checkable rather than unmatched.
-  e.flows_available = false;
+  e.flows_available = true;
+  std::uint64_t dropped = 0;
+  auto counters = capture::read_capture_file(
+      pcap, capture::CaptureOptions{},
+      [&](FlowRecord&& f) {
+        if (!q.port || (f.src_ip != q.address && f.dst_ip != q.address)) return;
+        if (e.flows.size() < kMaxPortFlows) {
+          e.flows.push_back(std::move(f));
+        } else {
+          ++dropped;
+        }
+      },
+      [&](const SessionRecord& s) { e.sessions.push_back(s); });
+  if (!counters) return std::unexpected(counters.error());
+  if (dropped > 0) {
+    std::fprintf(stderr, "conntrail attribute: %llu flows of the address beyond %llu not checked\n",
+                 static_cast<unsigned long long>(dropped),
+                 static_cast<unsigned long long>(kMaxPortFlows));
+  }
   return e;
 }
 
@@ -194,7 +249,7 @@ int run(std::span<const std::string> args) {
   q.at = *at;
   q.window = static_cast<TimestampNs>(window_s * 1e9);
 
-  auto evidence = !pcap.empty()           ? evidence_from_pcap(pcap)
+  auto evidence = !pcap.empty()           ? evidence_from_pcap(pcap, q)
                   : !sessions_csv.empty() ? evidence_from_csv(sessions_csv)
                                           : evidence_from_data_dir(data_dir, q);
   if (!evidence) {

@@ -1,12 +1,14 @@
 // `conntrail flows --pcap FILE`: print the flow records of a capture file,
-// exactly as the agent would store them (same capture pipeline, same defaults).
+// exactly as the agent would store them (same capture pipeline, same defaults),
+// each with the subscriber that held its subscriber-side address at its first
+// packet, from the RADIUS accounting / DHCP in the same capture.
 #include <boost/program_options.hpp>
-#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "agent/cli/capture_cli_options.h"
 #include "agent/cli/command.h"
 #include "capture/pipeline/capture_file.h"
 #include "core/flow_format.h"
@@ -16,13 +18,6 @@ namespace {
 
 namespace po = boost::program_options;
 
-// Seconds (fraction allowed) to ns; rejects negative, non-finite and absurd values.
-bool seconds_to_ns(double seconds, TimestampNs* out) {
-  if (!std::isfinite(seconds) || seconds < 0 || seconds > 365.0 * 86400) return false;
-  *out = static_cast<TimestampNs>(std::llround(seconds * 1e9));
-  return true;
-}
-
 void print_stats(const std::string& path, const CaptureCounters& c,
                  const capture::CaptureFileReport& report) {
   std::fprintf(
@@ -31,6 +26,11 @@ void print_stats(const std::string& path, const CaptureCounters& c,
       static_cast<unsigned long long>(c.bytes), static_cast<unsigned long long>(c.flows_exported),
       static_cast<unsigned long long>(c.flows_evicted),
       static_cast<unsigned long long>(c.decode_errors));
+  const auto& a = report.attribution;
+  std::fprintf(stderr, "  attribution: %llu control datagrams, %llu sessions, %llu truncated\n",
+               static_cast<unsigned long long>(a.datagrams),
+               static_cast<unsigned long long>(a.sessions),
+               static_cast<unsigned long long>(a.parsing.truncated_payloads));
   for (std::size_t i = 1; i < capture::kDecodeErrorKinds; ++i) {
     const auto kind = static_cast<capture::DecodeError>(i);
     if (report.decode_errors[kind] == 0) continue;
@@ -45,42 +45,16 @@ int run(std::span<const std::string> args) {
   std::string pcap;
   std::string format_text = "csv";
   std::string time_text = "epoch";
-  std::string tunnel_text = "inner";
-  double idle = -1;
-  double active = -1;
-  double linger = -1;
-  double tcp_idle = -1;
-  double udp_idle = -1;
-  double icmp_idle = -1;
-  double other_idle = -1;
-  std::vector<std::string> prefixes;
-  std::size_t max_flows = 0;
-  bool key_vlan = false;
   bool stats = false;
+  CaptureCliOptions capture_flags;
 
   po::options_description desc("conntrail flows --pcap FILE [options]");
   desc.add_options()("help,h", "show this help")("pcap", po::value(&pcap)->required(),
                                                  "capture file (pcap or pcapng)")(
       "format", po::value(&format_text), "csv (default) or ndjson")(
       "time-format", po::value(&time_text), "epoch (default; 6 or 9 decimals) or rfc3339")(
-      "idle-timeout", po::value(&idle), "idle timeout of every protocol, seconds")(
-      "active-timeout", po::value(&active),
-      "active timeout of every protocol, seconds (default 300)")(
-      "tcp-idle-timeout", po::value(&tcp_idle), "TCP idle timeout, seconds (default 300)")(
-      "udp-idle-timeout", po::value(&udp_idle), "UDP idle timeout, seconds (default 60)")(
-      "icmp-idle-timeout", po::value(&icmp_idle), "ICMP/ICMPv6 idle timeout, seconds (default 60)")(
-      "other-idle-timeout", po::value(&other_idle),
-      "other protocols' idle timeout, seconds (default 60)")(
-      "tcp-close-linger", po::value(&linger),
-      "how long a closed TCP flow takes late packets, seconds (default 5)")(
-      "tunnel-layer", po::value(&tunnel_text),
-      "inner (default): flows of the tunnelled conversation; outer: of the tunnel")(
-      "flow-key-vlan", po::bool_switch(&key_vlan), "VLAN ids are part of the flow key")(
-      "subscriber-prefix", po::value(&prefixes),
-      "subscriber prefix (repeatable), e.g. 100.64.0.0/10")(
-      "max-flows", po::value(&max_flows),
-      "flow table cap (flows); at the cap the oldest are evicted")(
       "stats", po::bool_switch(&stats), "print packet, flow and decode-error counts to stderr");
+  capture_flags.add_to(desc);
 
   po::variables_map vm;
   try {
@@ -107,55 +81,17 @@ int run(std::span<const std::string> args) {
                  time_format.error().message.c_str());
     return 2;
   }
-
-  capture::CaptureOptions options;
-  auto& t = options.meter.flows.timeouts;
-  struct Setting {
-    const char* name;
-    double value;
-    std::vector<TimestampNs*> targets;
-  };
-  const Setting settings[] = {
-      {"--idle-timeout", idle, {&t.tcp.idle, &t.udp.idle, &t.icmp.idle, &t.other.idle}},
-      {"--active-timeout", active, {&t.tcp.active, &t.udp.active, &t.icmp.active, &t.other.active}},
-      {"--tcp-idle-timeout", tcp_idle, {&t.tcp.idle}},
-      {"--udp-idle-timeout", udp_idle, {&t.udp.idle}},
-      {"--icmp-idle-timeout", icmp_idle, {&t.icmp.idle}},
-      {"--other-idle-timeout", other_idle, {&t.other.idle}},
-      {"--tcp-close-linger", linger, {&t.tcp_close_linger}},
-  };
-  for (const Setting& s : settings) {
-    if (s.value == -1) continue;
-    TimestampNs ns = 0;
-    if (!seconds_to_ns(s.value, &ns)) {
-      std::fprintf(stderr, "conntrail flows: %s must be between 0 and 31536000 seconds\n", s.name);
-      return 2;
-    }
-    for (TimestampNs* target : s.targets) *target = ns;
-  }
-  if (tunnel_text == "outer") {
-    options.meter.decode.tunnel_layer = capture::TunnelLayer::kOuter;
-  } else if (tunnel_text != "inner") {
-    std::fprintf(stderr, "conntrail flows: --tunnel-layer must be inner or outer\n");
+  const auto options = capture_flags.build();
+  if (!options) {
+    std::fprintf(stderr, "conntrail flows: %s\n", options.error().message.c_str());
     return 2;
-  }
-  options.meter.flows.key_vlan = key_vlan;
-  if (max_flows != 0) options.meter.flows.max_flows = max_flows;
-  for (const std::string& text : prefixes) {
-    auto prefix = IpPrefix::parse(text);
-    if (!prefix) {
-      std::fprintf(stderr, "conntrail flows: --subscriber-prefix %s: %s\n", text.c_str(),
-                   prefix.error().message.c_str());
-      return 2;
-    }
-    options.meter.flows.subscriber_prefixes.push_back(*prefix);
   }
 
   const FlowFormatter formatter(*format, *time_format);
   std::fputs(formatter.header().c_str(), stdout);
   capture::CaptureFileReport report;
   const auto counters = capture::read_capture_file(
-      pcap, options,
+      pcap, *options,
       [&](FlowRecord&& flow) {
         const std::string line = formatter.row(flow);
         std::fwrite(line.data(), 1, line.size(), stdout);
@@ -167,6 +103,12 @@ int run(std::span<const std::string> args) {
     return 1;
   }
   if (stats) print_stats(pcap, *counters, report);
+  if (report.attribution.parsing.truncated_payloads > 0) {
+    std::fprintf(stderr,
+                 "conntrail flows: warning: %llu RADIUS/DHCP message(s) cut by the snaplen were "
+                 "not used; subscribers may be missing\n",
+                 static_cast<unsigned long long>(report.attribution.parsing.truncated_payloads));
+  }
   return 0;
 }
 

@@ -22,6 +22,8 @@
 #include <map>
 #include <sstream>
 
+#include "capture/attribution/session_tracker.h"
+
 namespace conntrail::agent {
 namespace po = boost::program_options;
 
@@ -291,6 +293,52 @@ const std::vector<Option>& options() {
     v.push_back(enum_option<TunnelMode>(
         "capture", "tunnel_mode", [](auto& c) -> auto& { return c.capture.tunnel_mode; },
         {{"inner", TunnelMode::kInner}, {"outer", TunnelMode::kOuter}}));
+    // [attribution]
+    v.push_back(bool_option(
+        "attribution", "enabled", [](auto& c) -> auto& { return c.attribution.enabled; }));
+    {
+      Option o{"attribution", "radius_port", true};
+      o.apply = [](AgentConfig& c, const std::string& s) -> std::string {
+        auto n = parse_uint(trim(s));
+        if (!n || *n < 1 || *n > 65535) {
+          return fmt::format("must be a UDP port from 1 to 65535, got \"{}\"", s);
+        }
+        auto& ports = c.attribution.radius_ports;
+        if (std::find(ports.begin(), ports.end(), *n) != ports.end()) return "port listed twice";
+        ports.push_back(static_cast<std::uint16_t>(*n));
+        return {};
+      };
+      o.print = [](const AgentConfig& c) {
+        std::vector<std::string> out;
+        for (auto p : c.attribution.radius_ports) out.push_back(std::to_string(p));
+        return out;
+      };
+      v.push_back(o);
+    }
+    {
+      Option o{"attribution", "subscriber_id"};
+      o.apply = [](AgentConfig& c, const std::string& s) -> std::string {
+        const auto t = trim(s);
+        if (auto order = capture::parse_subscriber_id_order(t); !order) {
+          return order.error().message;
+        }
+        c.attribution.subscriber_id = std::string(t);
+        return {};
+      };
+      o.print = [](const AgentConfig& c) {
+        return std::vector<std::string>{c.attribution.subscriber_id};
+      };
+      v.push_back(o);
+    }
+    v.push_back(duration_option(
+        "attribution", "open_bound", [](auto& c) -> auto& { return c.attribution.open_bound; },
+        Seconds{60}, Seconds{366 * 86400}));
+    v.push_back(uint_option(
+        "attribution", "max_bindings", [](auto& c) -> auto& { return c.attribution.max_bindings; },
+        1000, 100'000'000));
+    v.push_back(uint_option(
+        "attribution", "control_snaplen",
+        [](auto& c) -> auto& { return c.attribution.control_snaplen; }, 1500, 262144));
     // [storage]
     v.push_back(string_option(
         "storage", "data_dir", [](auto& c) -> auto& { return c.storage.data_dir; }, false));

@@ -132,9 +132,23 @@ struct MetricsOptions {
   friend bool operator==(const MetricsOptions&, const MetricsOptions&) = default;
 };
 
+// [attribution]: subscriber attribution from RADIUS accounting and DHCP
+// (docs/ATTRIBUTION.md); mapped onto capture::AttributionOptions by
+// agent/runtime/module_options.
+struct AttributionConfig {
+  bool enabled = true;
+  std::vector<std::uint16_t> radius_ports;  // RADIUS accounting ports; empty: 1813 and 1646
+  std::string subscriber_id = "user-name,circuit-id,remote-id,subscriber-id,mac,duid";
+  Seconds open_bound{86400};  // sessions without a lease, unrefreshed, end here
+  std::uint64_t max_bindings = 1'000'000;
+  std::uint32_t control_snaplen = 65535;  // live control handles (RADIUS/DHCP only)
+  friend bool operator==(const AttributionConfig&, const AttributionConfig&) = default;
+};
+
 struct AgentConfig {
   std::string source;  // the file it came from ("<string>" in tests)
   CaptureOptions capture;
+  AttributionConfig attribution;
   StorageOptions storage;
   ApiOptions api;
   LogOptions log;

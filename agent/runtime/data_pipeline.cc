@@ -43,6 +43,7 @@ DataPipeline::DataPipeline(const AgentConfig& config, metrics::Registry& metrics
 
 DataPipeline::~DataPipeline() {
   if (live_) live_->stop();
+  if (attribution_) attribution_->stop();
   if (writer_) writer_->stop();
 }
 
@@ -55,16 +56,26 @@ bool DataPipeline::push_flow(FlowRecord&& flow) {
   return false;
 }
 
+void DataPipeline::push_session(const SessionRecord& session) {
+  if (writer_->try_push(SessionRecord(session))) {
+    sessions_pushed_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    session_drops_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 void DataPipeline::publish_counters(TimestampNs now) {
   CaptureCounters delta;
   {
     std::lock_guard lock(mu_);
+    std::uint64_t capture_side_drops = 0;  // live: the attribution queue was full
     if (live_) {
       CaptureCounters sum;
       for (const auto& i : live_->counters()) sum += i.counters;
+      capture_side_drops = sum.queue_drops;
       capture_totals_ = sum;
     }
-    capture_totals_.queue_drops = queue_drops_.load(std::memory_order_relaxed);
+    capture_totals_.queue_drops = capture_side_drops + queue_drops_.load(std::memory_order_relaxed);
     delta = minus(capture_totals_, published_);
     published_ = capture_totals_;
   }
@@ -87,13 +98,13 @@ StatusFigures DataPipeline::status() const {
   f.flows_stored = store_status_.flows_stored;
   f.shards = store_status_.shards_open + store_status_.shards_sealed;
   const auto w = writer_ ? writer_->stats() : storage::WriterStats{};
-  f.summary = fmt::format("{} packets, {} flows stored, {} drops (kernel {}, queue {}), {} shards{}",
-                          capture_totals_.packets, store_status_.flows_stored,
-                          capture_totals_.kernel_drops + capture_totals_.interface_drops +
-                              capture_totals_.queue_drops,
-                          capture_totals_.kernel_drops, capture_totals_.queue_drops,
-                          store_status_.shards_open + store_status_.shards_sealed,
-                          w.disk_alarm ? ", DISK ALARM: " + w.last_error : "");
+  f.summary = fmt::format(
+      "{} packets, {} flows stored, {} drops (kernel {}, queue {}), {} shards{}",
+      capture_totals_.packets, store_status_.flows_stored,
+      capture_totals_.kernel_drops + capture_totals_.interface_drops + capture_totals_.queue_drops,
+      capture_totals_.kernel_drops, capture_totals_.queue_drops,
+      store_status_.shards_open + store_status_.shards_sealed,
+      w.disk_alarm ? ", DISK ALARM: " + w.last_error : "");
   return f;
 }
 
@@ -120,8 +131,8 @@ WorkerSpec DataPipeline::storage_worker() {
         alarmed = stats.disk_alarm;
         // Logged once per transition, not per failed batch.
         if (alarmed) {
-          log::write(LogLevel::kError, "storage: writes failing, records held in memory: " +
-                                           stats.last_error);
+          log::write(LogLevel::kError,
+                     "storage: writes failing, records held in memory: " + stats.last_error);
         } else {
           log::write(LogLevel::kNotice, "storage: writes succeed again");
         }
@@ -141,12 +152,31 @@ WorkerSpec DataPipeline::capture_worker() {
   w.name = "capture";
   if (!config_.capture.interfaces.empty()) {
     w.prepare = [this]() -> Result<void> {
+      capture::AttributionServiceOptions attribution;
+      attribution.attribution = attribution_options(config_);
+      auto service = capture::AttributionService::start(
+          attribution, [this](FlowRecord&& f) { return push_flow(std::move(f)); },
+          [this](const SessionRecord& s) { push_session(s); });
+      if (!service) return std::unexpected(service.error());
+      capture::AttributionService* tracker_owner = service->get();
       capture::LiveCaptureOptions options;
       options.interfaces = interface_options(config_.capture);
-      auto live = capture::LiveCapture::start(std::move(options),
-                                              [this](FlowRecord&& f) { return push_flow(std::move(f)); });
-      if (!live) return std::unexpected(live.error());
+      if (attribution.attribution.enabled) {
+        options.control.ports = control_ports(attribution.attribution);
+        options.control.snaplen = static_cast<int>(config_.attribution.control_snaplen);
+        options.control.sink = [tracker_owner](const capture::PacketInfo& p) {
+          return tracker_owner->submit_control(p);
+        };
+      }
+      auto live = capture::LiveCapture::start(std::move(options), [tracker_owner](FlowRecord&& f) {
+        return tracker_owner->submit_flow(std::move(f));
+      });
+      if (!live) {
+        (*service)->stop();
+        return std::unexpected(live.error());
+      }
       std::lock_guard lock(mu_);
+      attribution_ = std::move(*service);
       live_ = std::move(*live);
       return {};
     };
@@ -155,20 +185,24 @@ WorkerSpec DataPipeline::capture_worker() {
         hb.beat();
         std::this_thread::sleep_for(kTick);
       }
-      live_->stop();  // exports every open flow before returning
+      live_->stop();         // exports every open flow before returning
+      attribution_->stop();  // attributes them, hands them on, emits the open sessions
       return {};
     };
   } else if (!config_.capture.pcap_file.empty()) {
     w.run = [this](Heartbeat& hb) -> Result<void> {
       capture::CaptureOptions options;
       options.meter = meter_options(config_.capture);
+      options.attribution = attribution_options(config_);
       TimestampNs last_seen = 0;
       auto counters = capture::read_capture_file(
-          config_.capture.pcap_file, options, [&](FlowRecord&& flow) {
+          config_.capture.pcap_file, options,
+          [&](FlowRecord&& flow) {
             hb.beat();
             last_seen = std::max(last_seen, flow.last_ts);
             push_flow(std::move(flow));
-          });
+          },
+          [&](const SessionRecord& session) { push_session(session); });
       if (!counters) {
         return fail(counters.error().code,
                     "capture file " + config_.capture.pcap_file + ": " + counters.error().message);
@@ -204,8 +238,8 @@ void DataPipeline::register_metrics(metrics::Registry& m) {
                      totals(&CaptureCounters::packets));
   m.counter_callback("conntrail_capture_bytes_total", "Wire bytes of captured packets", {},
                      totals(&CaptureCounters::bytes));
-  m.counter_callback("conntrail_capture_decode_errors_total",
-                     "Packets that belonged to no flow", {}, totals(&CaptureCounters::decode_errors));
+  m.counter_callback("conntrail_capture_decode_errors_total", "Packets that belonged to no flow",
+                     {}, totals(&CaptureCounters::decode_errors));
   m.counter_callback("conntrail_capture_kernel_drops_total", "pcap_stats ps_drop", {},
                      totals(&CaptureCounters::kernel_drops));
   m.counter_callback("conntrail_capture_interface_drops_total", "pcap_stats ps_ifdrop", {},
@@ -215,16 +249,43 @@ void DataPipeline::register_metrics(metrics::Registry& m) {
   m.counter_callback("conntrail_flows_evicted_total",
                      "Flow records exported early at the flow table cap", {},
                      totals(&CaptureCounters::flows_evicted));
+  m.counter_callback("conntrail_sessions_pushed_total",
+                     "Attribution session records handed to storage", {},
+                     [this] { return static_cast<double>(sessions_pushed_.load()); });
+  m.counter_callback("conntrail_sessions_queue_drops_total",
+                     "Attribution session records shed because the storage queue was full", {},
+                     [this] { return static_cast<double>(session_drops_.load()); });
+  auto attribution = [this](auto pick) {
+    return [this, pick]() {
+      std::lock_guard lock(mu_);
+      return attribution_ ? static_cast<double>(pick(attribution_->stats())) : 0.0;
+    };
+  };
+  using AttributionStats = capture::AttributionServiceStats;
+  m.counter_callback("conntrail_attribution_control_datagrams_total",
+                     "RADIUS accounting / DHCP datagrams from the live control handles", {},
+                     attribution([](const AttributionStats& s) { return s.control_datagrams; }));
+  m.counter_callback("conntrail_attribution_control_drops_total",
+                     "Control datagrams shed (attribution queue full) or too large to parse", {},
+                     attribution([](const AttributionStats& s) {
+                       return s.control_dropped + s.control_oversized;
+                     }));
+  m.counter_callback(
+      "conntrail_attribution_truncated_total", "RADIUS/DHCP messages cut by the snaplen: not used",
+      {},
+      attribution([](const AttributionStats& s) { return s.report.parsing.truncated_payloads; }));
+  m.counter_callback(
+      "conntrail_attribution_overlaps_total",
+      "Bindings opened while another authority held the address (ambiguous)", {},
+      attribution([](const AttributionStats& s) { return s.report.tracker.overlaps; }));
   m.counter_callback("conntrail_storage_queue_drops_total",
                      "Flow records shed because the storage queue was full", {},
                      [this] { return static_cast<double>(queue_drops_.load()); });
   auto writer = [this](auto field) {
-    return [this, field]() {
-      return writer_ ? static_cast<double>(writer_->stats().*field) : 0.0;
-    };
+    return [this, field]() { return writer_ ? static_cast<double>(writer_->stats().*field) : 0.0; };
   };
-  m.counter_callback("conntrail_storage_rows_written_total", "Flow records committed to shards",
-                     {}, writer(&storage::WriterStats::rows_written));
+  m.counter_callback("conntrail_storage_rows_written_total", "Flow records committed to shards", {},
+                     writer(&storage::WriterStats::rows_written));
   m.counter_callback("conntrail_storage_rows_failed_total",
                      "Records that could not be written (counted, never silent)", {},
                      writer(&storage::WriterStats::rows_failed));

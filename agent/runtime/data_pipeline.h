@@ -14,8 +14,13 @@
 //  | capture worker  | offline: reads the configured pcap file once, then       |
 //  |                 | finishes (the agent keeps serving); live: LiveCapture's  |
 //  |                 | own per-interface threads, this one only beats           |
+//  | attribution     | live only: capture::AttributionService's thread, the one |
+//  |                 | owner of the session tracker (RADIUS/DHCP from every     |
+//  |                 | interface's control handle); fills each flow's           |
+//  |                 | subscriber and emits sessions                            |
 // Records cross from capture to storage only through FlowWriter::try_push,
-// which never blocks: a full queue is a counted queue drop.
+// which never blocks: a full queue is a counted queue drop (flows and
+// sessions counted apart). Offline, read_capture_file attributes in-line.
 #pragma once
 
 #include <atomic>
@@ -25,6 +30,7 @@
 #include "agent/config/agent_config.h"
 #include "agent/metrics/registry.h"
 #include "agent/runtime/agent.h"
+#include "capture/pipeline/attribution_service.h"
 #include "capture/source/live_capture.h"
 #include "core/capture_counters.h"
 #include "storage/store/flow_writer.h"
@@ -47,11 +53,13 @@ class DataPipeline {
  private:
   void register_metrics(metrics::Registry& metrics);
   bool push_flow(FlowRecord&& flow);
+  void push_session(const SessionRecord& session);
   void publish_counters(TimestampNs now);
   void refresh_status();
 
   const AgentConfig config_;
   std::unique_ptr<storage::FlowWriter> writer_;
+  std::unique_ptr<capture::AttributionService> attribution_;  // live only
   std::unique_ptr<capture::LiveCapture> live_;
   std::atomic<bool> storage_stop_{false};
   std::atomic<bool> capture_stop_{false};
@@ -59,11 +67,13 @@ class DataPipeline {
   // Capture totals: offline counters are set once at end of file; live ones
   // are the sum of LiveCapture's per-interface snapshots.
   mutable std::mutex mu_;
-  CaptureCounters capture_totals_;   // guarded by mu_
-  CaptureCounters published_;        // what was handed to the writer so far; guarded by mu_
+  CaptureCounters capture_totals_;     // guarded by mu_
+  CaptureCounters published_;          // what was handed to the writer so far; guarded by mu_
   storage::StoreStatus store_status_;  // guarded by mu_
   std::atomic<std::uint64_t> queue_drops_{0};
   std::atomic<std::uint64_t> flows_pushed_{0};
+  std::atomic<std::uint64_t> sessions_pushed_{0};
+  std::atomic<std::uint64_t> session_drops_{0};
   std::atomic<bool> capture_done_{false};
 };
 

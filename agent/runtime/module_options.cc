@@ -18,8 +18,8 @@ std::chrono::seconds longest_active(const CaptureOptions& c) {
 
 capture::MeterOptions meter_options(const CaptureOptions& c) {
   capture::MeterOptions m;
-  m.decode.tunnel_layer =
-      c.tunnel_mode == TunnelMode::kOuter ? capture::TunnelLayer::kOuter : capture::TunnelLayer::kInner;
+  m.decode.tunnel_layer = c.tunnel_mode == TunnelMode::kOuter ? capture::TunnelLayer::kOuter
+                                                              : capture::TunnelLayer::kInner;
   m.flows.timeouts.tcp = timeouts(c.tcp);
   m.flows.timeouts.udp = timeouts(c.udp);
   m.flows.timeouts.icmp = timeouts(c.icmp);
@@ -28,6 +28,34 @@ capture::MeterOptions meter_options(const CaptureOptions& c) {
   m.flows.key_vlan = c.flow_key_vlan;
   m.flows.subscriber_prefixes = c.subscriber_prefixes;
   return m;
+}
+
+capture::AttributionOptions attribution_options(const AgentConfig& config) {
+  const AttributionConfig& c = config.attribution;
+  capture::AttributionOptions a;
+  a.enabled = c.enabled;
+  if (!c.radius_ports.empty()) a.dispatch.radius_accounting_ports = c.radius_ports;
+  if (!c.subscriber_id.empty()) {
+    // Validated when the configuration was parsed.
+    if (auto order = capture::parse_subscriber_id_order(c.subscriber_id)) {
+      a.tracker.subscriber_id_order = *order;
+    }
+  }
+  a.tracker.open_bound = c.open_bound.count() * kNsPerSecond;
+  a.tracker.max_bindings = static_cast<std::size_t>(c.max_bindings);
+  a.tracker.closed_retention =
+      std::max(a.tracker.closed_retention,
+               capture::closed_retention_for(meter_options(config.capture).flows.timeouts));
+  return a;
+}
+
+std::vector<std::uint16_t> control_ports(const capture::AttributionOptions& a) {
+  std::vector<std::uint16_t> ports = a.dispatch.radius_accounting_ports;
+  for (std::uint16_t p : {capture::kDhcpv4ServerPort, capture::kDhcpv4ClientPort,
+                          capture::kDhcpv6ServerPort, capture::kDhcpv6ClientPort}) {
+    ports.push_back(p);
+  }
+  return ports;
 }
 
 std::vector<capture::InterfaceOptions> interface_options(const CaptureOptions& c) {
@@ -51,7 +79,7 @@ storage::StoreOptions store_options(const AgentConfig& config) {
   storage::StoreOptions s;
   s.data_dir = config.storage.data_dir;
   s.shard_period = config.storage.shard_period == ShardPeriod::kDay ? std::chrono::seconds(86400)
-                                                                     : std::chrono::seconds(3600);
+                                                                    : std::chrono::seconds(3600);
   s.active_timeout = longest_active(config.capture);
   s.queue_capacity = config.storage.queue_capacity;
   s.batch_max_records = config.storage.batch_max_rows;

@@ -10,6 +10,7 @@
 
 #include "agent/api/lawful_api.h"
 #include "agent/config/agent_config.h"
+#include "capture/pipeline/attribution_stage.h"
 #include "capture/pipeline/flow_meter.h"
 #include "capture/source/live_capture.h"
 #include "storage/store/store_options.h"
@@ -17,6 +18,12 @@
 namespace conntrail::agent {
 
 capture::MeterOptions meter_options(const CaptureOptions& capture);
+// Attribution (RADIUS accounting / DHCP → sessions, flows' subscriber) from
+// [attribution]; closed sessions are kept as long as a flow can take to be
+// exported under the configured [capture] timeouts.
+capture::AttributionOptions attribution_options(const AgentConfig& config);
+// UDP ports the live control handles capture: RADIUS accounting and DHCP.
+std::vector<std::uint16_t> control_ports(const capture::AttributionOptions& attribution);
 // One entry per configured interface, each with its own meter options.
 std::vector<capture::InterfaceOptions> interface_options(const CaptureOptions& capture);
 storage::StoreOptions store_options(const AgentConfig& config);

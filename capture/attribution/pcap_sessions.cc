@@ -4,8 +4,7 @@
 #include <limits>
 #include <tuple>
 
-#include "capture/attribution/pcap_reader_tmp.h"
-#include "capture/attribution/udp_extract.h"
+#include "capture/pipeline/capture_file.h"
 
 namespace conntrail::capture {
 
@@ -22,40 +21,20 @@ void sort_sessions(std::vector<SessionRecord>& sessions) {
 Result<PcapSessions> sessions_from_pcap(const std::string& path,
                                         const SessionTrackerConfig& tracker_config,
                                         const AttributionDispatchConfig& dispatch_config) {
-  auto reader = PcapReaderTmp::open(path);
-  if (!reader) return std::unexpected(reader.error());
-  if (!udp_extract_supports(reader->link_type())) {
-    return fail(ErrorCode::kUnsupported, path + ": link type " +
-                                             std::to_string(reader->link_type()) +
-                                             " is not supported (Ethernet, raw IP, Linux cooked)");
-  }
+  CaptureOptions options;
+  options.attribution.tracker = tracker_config;
+  options.attribution.dispatch = dispatch_config;
   PcapSessions out;
-  SessionTracker tracker(tracker_config,
-                         [&](const SessionRecord& r) { out.sessions.push_back(r); });
-  AttributionDispatcher dispatcher(dispatch_config, tracker);
-  TimestampNs last = 0;
-  while (true) {
-    auto frame = reader->next();
-    if (!frame) return std::unexpected(frame.error());
-    if (!frame->has_value()) break;
-    const PcapFrame& f = **frame;
-    ++out.frames;
-    last = std::max(last, f.ts);
-    const auto udp = extract_udp(reader->link_type(), f.data);
-    if (!udp) {
-      tracker.advance(f.ts);
-      continue;
-    }
-    ++out.udp_datagrams;
-    const PacketContext ctx{f.ts, udp->src, udp->dst, reader->precision()};
-    dispatcher.on_udp(ctx, udp->src_port, udp->dst_port, udp->payload, udp->payload_truncated);
-  }
-  tracker.advance(last);
-  auto open = tracker.open_sessions();
-  out.sessions.insert(out.sessions.end(), open.begin(), open.end());
+  CaptureFileReport report;
+  auto counters = read_capture_file(
+      path, options, [](FlowRecord&&) {},
+      [&](const SessionRecord& r) { out.sessions.push_back(r); }, &report);
+  if (!counters) return std::unexpected(counters.error());
   sort_sessions(out.sessions);
-  out.tracker = tracker.counters();
-  out.parsing = dispatcher.counters();
+  out.tracker = report.attribution.tracker;
+  out.parsing = report.attribution.parsing;
+  out.frames = counters->packets;
+  out.udp_datagrams = report.attribution.datagrams;
   return out;
 }
 

@@ -6,9 +6,10 @@
 // that say how complete the answer is. This is what `conntrail sessions
 // --pcap` prints and what the golden tests compare.
 //
-// TEMPORARY wiring: it reads frames through PcapReaderTmp and extract_udp();
-// when capture/source and capture/decode land, the coordinator swaps those two
-// calls for capture's reader and decoder. The function's contract stays.
+// It runs the capture pipeline itself (read_capture_file: capture/source's
+// reader, capture/decode's decoder, the FlowMeter's UDP tap), so the sessions
+// are exactly those the agent derives; the flows are discarded. Errors are
+// read_capture_file's (kNotFound, kIo, kUnsupported link type).
 #pragma once
 
 #include <string>
@@ -26,7 +27,7 @@ struct PcapSessions {
   SessionTrackerCounters tracker;
   AttributionCounters parsing;
   std::uint64_t frames = 0;
-  std::uint64_t udp_datagrams = 0;
+  std::uint64_t udp_datagrams = 0;  // on the RADIUS accounting / DHCP ports
 };
 
 Result<PcapSessions> sessions_from_pcap(const std::string& path,

@@ -15,6 +15,7 @@ namespace conntrail::capture {
 namespace {
 
 constexpr std::size_t kErspan2HeaderLength = 8;
+constexpr std::size_t kUdpHeaderLength = 8;
 
 class FrameDecoder {
  public:
@@ -65,6 +66,7 @@ class FrameDecoder {
   DecodeError ip(std::uint8_t version, Bytes data) noexcept {
     if (++layers_ > kMaxDecodeLayers) return DecodeError::kTooManyLayers;
     Bytes payload;
+    std::size_t payload_claim = 0;  // bytes of IP payload the header claims
     DecodeError anomaly = DecodeError::kNone;
     if (version == 4) {
       const auto h = parse_ipv4(data);
@@ -79,6 +81,7 @@ class FrameDecoder {
                                                 : FragmentKind::kLater;
       out_.fragment_id = h->id;
       payload = data.subspan(h->header_length);
+      payload_claim = h->total_length - h->header_length;
     } else if (version == 6) {
       const auto h = parse_ipv6(data);
       if (!h) return h.error();
@@ -101,6 +104,7 @@ class FrameDecoder {
         return DecodeError::kBadIpv6Extension;
       }
       payload = data.subspan(kIpv6HeaderLength + ext.length);
+      payload_claim = h->payload_length > ext.length ? h->payload_length - ext.length : 0;
     } else {
       return DecodeError::kBadIpVersion;
     }
@@ -126,6 +130,10 @@ class FrameDecoder {
     out_.dst_port = ports->dst_port;
     out_.tcp_flags = ports->tcp_flags;
     out_.one_way = ports->one_way;
+    if (proto == kProtoUdp && out_.fragment == FragmentKind::kNone) {
+      // Ethernet padding lies beyond the IP length: never part of the datagram.
+      udp_payload(payload.first(std::min(payload.size(), payload_claim)));
+    }
     return anomaly;
   }
 
@@ -165,7 +173,23 @@ class FrameDecoder {
     }
   }
 
+  // UDP header (8 bytes) then payload; a length field below 8 gives no payload.
+  void udp_payload(Bytes udp) noexcept {
+    if (udp.size() < kUdpHeaderLength) {
+      out_.udp_payload_truncated = true;
+      return;
+    }
+    const std::size_t length = load_be16(udp, 4);
+    if (length < kUdpHeaderLength) return;
+    const std::size_t want = length - kUdpHeaderLength;
+    const std::size_t have = udp.size() - kUdpHeaderLength;
+    out_.udp_payload = udp.subspan(kUdpHeaderLength, std::min(want, have));
+    out_.udp_payload_truncated = want > have;
+  }
+
   void clear_ports() noexcept {
+    out_.udp_payload = {};
+    out_.udp_payload_truncated = false;
     out_.src_port = 0;
     out_.dst_port = 0;
     out_.tcp_flags = 0;

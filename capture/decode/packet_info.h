@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 
+#include "capture/decode/bytes.h"
 #include "core/flow_record.h"
 #include "core/timestamp.h"
 
@@ -35,6 +36,14 @@ struct PacketInfo {
   bool one_way = false;  // ICMP errors and other one-way ICMP types: never merged
   FragmentKind fragment = FragmentKind::kNone;
   std::uint32_t fragment_id = 0;  // IPv4 identification or IPv6 fragment identification
+
+  // UDP only (unfragmented, or an atomic IPv6 fragment): the datagram's payload
+  // after the innermost UDP header reached, cut to min(UDP length - 8, bytes
+  // inside the IP length that were captured). A view into the frame, valid only
+  // while the frame is (the capture callback); read by the attribution tap for
+  // RADIUS/DHCP and by nothing else — flows never look at payload.
+  Bytes udp_payload{};
+  bool udp_payload_truncated = false;  // the snaplen cut it (UDP length claims more)
 
   // Link-layer context of the outermost headers (recorded, not keyed by default).
   std::uint16_t vlan_outer = kNoVlan;

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "capture/decode/transport.h"
+
 namespace conntrail::capture {
 namespace {
 // How often (in packet time) idle flows and stale fragments are swept. The
@@ -20,6 +22,7 @@ void FlowMeter::on_frame(TimestampNs ts, Bytes frame, std::uint32_t wire_length)
   ++counters_.packets;
   counters_.bytes += wire_length;
   if (ts >= next_sweep_) advance(ts);
+  if (ts > newest_) newest_ = ts;
   // Decoded straight into the batch: most packets never need another copy.
   PacketInfo& packet = batch_[batched_];
   packet.ts = ts;
@@ -29,6 +32,19 @@ void FlowMeter::on_frame(TimestampNs ts, Bytes frame, std::uint32_t wire_length)
     if (is_dropped(error)) {
       ++counters_.decode_errors;
       return;
+    }
+  }
+  if (tap_ != nullptr && packet.proto == kProtoUdp && packet.fragment != FragmentKind::kLater &&
+      tap_->wants(packet.src_port, packet.dst_port)) {
+    if (packet.fragment == FragmentKind::kNone) {
+      tap_->on_datagram(packet);
+    } else {
+      // The first fragment of a control datagram: nothing reassembles it, so the
+      // tap sees it as a cut message (counted, never parsed from a part).
+      PacketInfo first = packet;
+      first.udp_payload = {};
+      first.udp_payload_truncated = true;
+      tap_->on_datagram(first);
     }
   }
   if (packet.fragment == FragmentKind::kNone) {
@@ -76,6 +92,7 @@ void FlowMeter::advance(TimestampNs now) {
     flows_.add(f);
   });
   flows_.expire(now);
+  if (tap_ != nullptr) tap_->on_time(now);
 }
 
 void FlowMeter::finish(EndReason reason) {
@@ -85,6 +102,7 @@ void FlowMeter::finish(EndReason reason) {
     flows_.add(f);
   });
   flows_.flush(reason);
+  if (tap_ != nullptr && newest_ != 0) tap_->on_time(newest_);
 }
 
 CaptureCounters FlowMeter::counters() const noexcept {

@@ -18,6 +18,20 @@
 
 namespace conntrail::capture {
 
+// Side channel for the control-plane messages attribution reads (RADIUS
+// accounting, DHCP): the meter hands it the UDP datagrams it wants, with their
+// payload span (valid only during the call), and tells it how packet time
+// moves. It runs on the meter's thread; the meter never keeps payload. The
+// first fragment of a fragmented datagram on a wanted port is handed over with
+// no payload and udp_payload_truncated set (fragments are not reassembled).
+class UdpTap {
+ public:
+  virtual ~UdpTap() = default;
+  virtual bool wants(std::uint16_t src_port, std::uint16_t dst_port) const noexcept = 0;
+  virtual void on_datagram(const PacketInfo& packet) = 0;
+  virtual void on_time(TimestampNs now) = 0;
+};
+
 struct MeterOptions {
   DecodeOptions decode;
   FlowTableOptions flows;
@@ -30,6 +44,9 @@ class FlowMeter {
 
   // One captured frame; `wire_length` is its length on the wire.
   void on_frame(TimestampNs ts, Bytes frame, std::uint32_t wire_length);
+  // Optional tap (not owned; must outlive the meter or be reset to nullptr).
+  void set_udp_tap(UdpTap* tap) noexcept { tap_ = tap; }
+
   // Moves time on without a packet (live capture idle): expires flows and
   // pending fragments judged at `now`.
   void advance(TimestampNs now);
@@ -62,6 +79,8 @@ class FlowMeter {
   CaptureCounters counters_;
   DecodeErrorCounts errors_;
   TimestampNs next_sweep_ = 0;
+  TimestampNs newest_ = 0;  // newest packet time seen (for the tap at finish)
+  UdpTap* tap_ = nullptr;
 };
 
 }  // namespace conntrail::capture

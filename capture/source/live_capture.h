@@ -19,7 +19,8 @@
 // stop() (and the destructor) sets each thread's stop flag (seen within one
 // pcap timeout; pcap_breakloop as well), and each thread exports all its flows (end reason
 // shutdown, closed TCP: tcp-close) before it exits; stop() returns after every record was handed to
-// on_flow.
+// on_flow. With control capture, interface i also has control thread i (its
+// own handle), which stops before the flow threads.
 #pragma once
 
 #include <atomic>
@@ -44,8 +45,21 @@ struct InterfaceOptions {
   std::size_t flow_memory_bytes = 0;  // flow table cap in bytes; 0 keeps meter.flows.max_flows
 };
 
+// Optional attribution input: a second pcap handle per interface, filtered to
+// UDP on `ports` (control_bpf_filter) with a snaplen large enough for whole
+// RADIUS/DHCP messages, read on its own thread. Each decoded UDP datagram on
+// those ports goes to `sink` (thread-safe; returns false when it could not take
+// it: counted in control_drops). The flow handles keep their own snaplen, so
+// no other packet's payload is ever copied beyond the headers.
+struct ControlCaptureOptions {
+  std::vector<std::uint16_t> ports;
+  int snaplen = 65535;
+  std::function<bool(const PacketInfo&)> sink;
+};
+
 struct LiveCaptureOptions {
   std::vector<InterfaceOptions> interfaces;
+  ControlCaptureOptions control;  // disabled while control.sink is empty
   // Wall clock used to advance idle interfaces; injectable for tests.
   std::function<TimestampNs()> clock;
 };
@@ -55,6 +69,9 @@ struct InterfaceCounters {
   CaptureCounters counters;  // kernel_drops/interface_drops from pcap_stats
   DecodeErrorCounts decode_errors;
   std::uint64_t flows_active = 0;
+  std::uint64_t control_packets = 0;  // datagrams read by the control handle
+  std::uint64_t control_drops = 0;    // refused by the control sink (its queue was full)
+  std::uint64_t control_kernel_drops = 0;
   std::string error;  // why the thread stopped reading early (empty: running or stopped by stop())
 };
 
@@ -79,9 +96,11 @@ class LiveCapture {
 
  private:
   struct Worker;
+  struct ControlWorker;
   LiveCapture() = default;
 
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<ControlWorker>> control_workers_;  // parallel to workers_ (or empty)
   bool stopped_ = false;
 };
 

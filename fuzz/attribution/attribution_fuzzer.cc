@@ -2,7 +2,7 @@
 //
 // The first input byte picks the entry point:
 //   0 RADIUS payload, 1 DHCPv4 payload, 2 DHCPv6 payload (parsed, then fed to a tracker);
-//   3 one Ethernet frame through extract_udp() and the dispatcher;
+//   3 one Ethernet frame through capture's decode_frame() and the dispatcher;
 //   4 a sequence of records [kind(1) time-step(2) length(2) bytes] through one dispatcher,
 //     so the tracker's state machine (open, refresh, close, expiry, eviction) is explored;
 //   5 the bytes as a session CSV through import_sessions_csv().
@@ -18,7 +18,8 @@
 
 #include "capture/attribution/attribution_dispatcher.h"
 #include "capture/attribution/session_import.h"
-#include "capture/attribution/udp_extract.h"
+#include "capture/decode/decoder.h"
+#include "capture/decode/transport.h"
 
 namespace {
 
@@ -66,8 +67,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (auto m = parse_dhcpv6(in)) tracker.on_dhcpv6(*m, ctx);
       break;
     case 3:
-      if (auto d = extract_udp(kLinkEthernet, in)) {
-        dispatcher.on_udp(ctx, d->src_port, d->dst_port, d->payload, d->payload_truncated);
+      {
+        // capture's own decoder, as the capture pipeline's UDP tap uses it.
+        PacketInfo packet;
+        const DecodeError error = decode_frame(LinkType::kEthernet, in, {}, packet);
+        if (!is_dropped(error) && packet.proto == kProtoUdp &&
+            packet.fragment == FragmentKind::kNone) {
+          check(packet.udp_payload.empty() ||
+                (packet.udp_payload.data() >= in.data() &&
+                 packet.udp_payload.data() + packet.udp_payload.size() <= in.data() + in.size()));
+          dispatcher.on_udp(ctx, packet.src_port, packet.dst_port, packet.udp_payload,
+                            packet.udp_payload_truncated);
+        }
       }
       break;
     case 4:

@@ -317,6 +317,7 @@ std::set<std::string> all_keys() {
   c.capture.interfaces = {"eth0"};
   c.api.listen.push_back(ListenAddress{});
   c.capture.subscriber_prefixes.push_back(IpPrefix::parse("10.0.0.0/8").value());
+  c.attribution.radius_ports.push_back(1813);
   std::set<std::string> keys;
   std::istringstream in(format_config(c));
   std::string line;

@@ -198,7 +198,7 @@ TEST(AttributionGoldenTest, GeneratedOverlapIsKeptAndCounted) {
 TEST(AttributionGoldenTest, MissingFileIsAnError) {
   const auto r = sessions_from_pcap(data("no-such.pcap"), {}, {});
   ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code, ErrorCode::kIo);
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);  // capture/source tells a missing file from an unreadable one
 }
 
 }  // namespace

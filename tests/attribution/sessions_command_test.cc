@@ -88,14 +88,21 @@ TEST(AttributeCommandTest, NdjsonAnswerForAnAddressInADelegatedPrefix) {
       << o.out;
 }
 
-TEST(AttributeCommandTest, GapAndPortThatCannotBeChecked) {
+TEST(AttributeCommandTest, GapAndPortsFromTheCapture) {
   const auto gap = conntrail("attribute --pcap " + data("dhcp-lease.pcap") +
                              " --ip 100.64.5.7 --at 1700000100 --format ndjson");
   EXPECT_NE(gap.out.find("\"status\":\"none\""), std::string::npos) << gap.out;
   EXPECT_NE(gap.out.find("\"previous\":{"), std::string::npos) << gap.out;
+  // --pcap now runs the capture pipeline, so flows are there to check a port against:
+  // none of 100.64.9.9 in this capture.
   const auto port = conntrail("attribute --pcap " + data("radius-overlap.pcap") +
                               " --ip 100.64.9.9 --port 51000 --at 1700000030 --format ndjson");
-  EXPECT_NE(port.out.find("\"port_check\":\"not-checked\""), std::string::npos) << port.out;
+  EXPECT_NE(port.out.find("\"port_check\":\"no-flow\""), std::string::npos) << port.out;
+  const auto confirmed = conntrail("attribute --pcap " + data("radius-traffic.pcap") +
+                                   " --ip 100.64.1.7 --port 51000 --at 1700000005.5 --format ndjson");
+  EXPECT_NE(confirmed.out.find("\"port_check\":\"confirmed\""), std::string::npos)
+      << confirmed.out;
+  EXPECT_NE(confirmed.out.find("\"subscriber\":\"alice\""), std::string::npos) << confirmed.out;
 }
 
 TEST(AttributeCommandTest, AnswersFromAnImportedSessionCsv) {
