@@ -17,6 +17,36 @@ CREATE TABLE IF NOT EXISTS flow_blocks(
   filter BLOB NOT NULL, data BLOB NOT NULL);
 )sql";
 
+namespace {
+
+Result<void> create_initialised(const std::filesystem::path& path, const ShardPeriod& period) {
+  auto tmp = path;
+  tmp += ".new";
+  std::error_code ec;
+  std::filesystem::remove(tmp, ec);  // a leftover of a crash mid-creation
+  {
+    auto db = sql::Db::open(tmp, sql::OpenMode::kCreate);
+    if (!db) return std::unexpected(db.error());
+    // Page size before the first table exists. 4 KiB: blobs fill whole
+    // overflow pages, larger pages waste more of the last one (see STORAGE.md).
+    if (auto r = db->exec("PRAGMA page_size = 4096;"); !r) return std::unexpected(r.error());
+    auto txn = sql::Transaction::begin(*db);
+    if (!txn) return std::unexpected(txn.error());
+    if (auto r = db->exec(kCommonSchemaSql); !r) return std::unexpected(r.error());
+    if (auto r = db->exec(kOpenSchemaSql); !r) return std::unexpected(r.error());
+    if (auto r = write_meta(*db, period, "open"); !r) return std::unexpected(r.error());
+    if (auto r = txn->commit(); !r) return std::unexpected(r.error());
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    return fail(ec == std::errc::no_space_on_device ? ErrorCode::kNoSpace : ErrorCode::kIo,
+                "rename " + tmp.string() + ": " + ec.message());
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<OpenShard> OpenShard::open(const std::filesystem::path& path, const ShardPeriod& period) {
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
@@ -25,17 +55,19 @@ Result<OpenShard> OpenShard::open(const std::filesystem::path& path, const Shard
                 "create " + path.parent_path().string() + ": " + ec.message());
   }
   const bool existed = std::filesystem::exists(path, ec);
+  if (!existed) {
+    // A new shard is built under a temporary name and renamed into place, so
+    // a concurrent query never finds a shard file without its schema (it
+    // lists shards by name and would fail on "no such table: meta").
+    if (auto r = create_initialised(path, period); !r) return std::unexpected(r.error());
+  }
   auto db = sql::Db::open(path, sql::OpenMode::kCreate);
   if (!db) return std::unexpected(db.error());
-  // Page size before the first table exists. 4 KiB: blobs fill whole
-  // overflow pages, larger pages waste more of the last one (see STORAGE.md).
-  if (auto r = db->exec("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;"
-                        " PRAGMA synchronous = NORMAL;");
-      !r) {
+  if (auto r = db->exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"); !r) {
     return std::unexpected(r.error());
   }
-  if (!existed ||
-      db->query_int("SELECT count(*) FROM sqlite_schema WHERE name = 'meta'").value_or(0) == 0) {
+  if (db->query_int("SELECT count(*) FROM sqlite_schema WHERE name = 'meta'").value_or(0) == 0) {
+    // A file left empty by an older build that crashed while creating it.
     auto txn = sql::Transaction::begin(*db);
     if (!txn) return std::unexpected(txn.error());
     if (auto r = db->exec(kCommonSchemaSql); !r) return std::unexpected(r.error());
