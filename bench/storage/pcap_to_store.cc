@@ -4,7 +4,7 @@
 // flows: the capture pipeline (capture::read_capture_file, as `conntrail flows`)
 // feeds the real FlowWriter (hourly shards, as the agent), the data clock
 // follows the packets, and stop() seals every shard. Prints one line:
-//   flows=N sealed=S failed=F cpu_s=C wall_s=W
+//   flows=N written=W sealed=S failed=F late=L cpu_s=C wall_s=W [last_error=...]
 // Usage: pcap_to_store PCAP DATA_DIR [--no-seal]   (--no-seal: leave the shards open)
 #include <sys/resource.h>
 
@@ -62,14 +62,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "pcap_to_store: %s\n", counters.error().message.c_str());
     return 1;
   }
+  // Commit everything queued first: moving the clock while records still wait
+  // in the queue would close their periods under them (they would count late).
+  (*writer)->flush();
   // Every period is due: stop() commits and seals them all.
   clock.store(data_clock + 4 * 3600 * kNsPerSecond);
   (*writer)->stop();
   const auto s = (*writer)->stats();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("flows=%llu written=%llu sealed=%llu failed=%llu cpu_s=%.3f wall_s=%.3f\n",
+  std::printf("flows=%llu written=%llu sealed=%llu failed=%llu late=%llu cpu_s=%.3f wall_s=%.3f%s%s\n",
               static_cast<unsigned long long>(flows), static_cast<unsigned long long>(s.rows_written),
               static_cast<unsigned long long>(s.shards_sealed),
-              static_cast<unsigned long long>(s.rows_failed), cpu_seconds(), wall);
+              static_cast<unsigned long long>(s.rows_failed),
+              static_cast<unsigned long long>(s.rows_late), cpu_seconds(), wall,
+              s.last_error.empty() ? "" : " last_error=", s.last_error.c_str());
   return s.rows_failed == 0 && s.seal_failures == 0 ? 0 : 1;
 }

@@ -62,7 +62,7 @@ timed() {
   cat "$PCAP" >/dev/null
   /usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "$@" >"$DATA/$label.out" 2>"$DATA/$label.err" ||
     { log "$label failed: $(tail -3 "$DATA/$label.err")"; }
-  read -r w u s m <"$DATA/time.txt"
+  read -r w u s m < <(tail -1 "$DATA/time.txt")  # time prefixes a line on a non-zero exit
   echo "$label $w $(echo "$u + $s" | bc) $m $(cut -d' ' -f1 /proc/loadavg)" >>"$DATA/ingest.tsv"
 }
 log "conntrail: ingest + seal, and ingest only (open shards)"
