@@ -22,7 +22,8 @@
 #
 # Environment: BUILD_DIR [build], DATA [/tmp/conntrail-storage-vs-nfdump],
 # SHARED [../shared], DAYS [30], FLOWS_PER_HOUR [2000], PKTS_PER_FLOW [6],
-# QRUNS [7], KEEP [0: delete DATA at the end].
+# QRUNS [7], NF_COMP [plain lzo lz4 bz2: nfpcapd variants stored; the queries use
+# plain and lz4 when present], KEEP [0: delete DATA at the end].
 # Everything goes to $DATA; the summary is printed and kept in $DATA/summary.md.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -34,6 +35,7 @@ FLOWS_PER_HOUR=${FLOWS_PER_HOUR:-2000}
 PKTS_PER_FLOW=${PKTS_PER_FLOW:-6}
 QRUNS=${QRUNS:-7}
 KEEP=${KEEP:-0}
+NF_COMP=${NF_COMP:-plain lzo lz4 bz2}
 T0=1788220800  # 2026-09-01T00:00:00Z
 FLOWS=$((DAYS * 24 * FLOWS_PER_HOUR))
 PKTS=$((FLOWS * PKTS_PER_FLOW))
@@ -68,9 +70,10 @@ timed() {
 log "conntrail: ingest + seal, and ingest only (open shards)"
 timed conntrail-sealed "$BUILD/bench/storage/pcap_to_store" "$PCAP" "$DATA/ct"
 timed conntrail-open "$BUILD/bench/storage/pcap_to_store" "$PCAP" "$DATA/ct-open" --no-seal
-log "nfpcapd: uncompressed, LZO, LZ4, BZ2"
+log "nfpcapd: $NF_COMP"
 for v in plain:"" lzo:-z lz4:-y bz2:"-j bz2"; do
   name=${v%%:*}; flag=${v#*:}
+  case " $NF_COMP " in *" $name "*) ;; *) continue ;; esac
   mkdir -p "$DATA/nf/$name"
   # shellcheck disable=SC2086
   timed "nfpcapd-$name" nfpcapd -r "$PCAP" -w "$DATA/nf/$name" -t 300 $flag
@@ -92,7 +95,7 @@ size_row() {  # NAME DIR LABEL RECORDS
 ct_rows=$(grep -o 'written=[0-9]*' "$DATA/conntrail-sealed.out" | cut -d= -f2)
 size_row "conntrail open shards (blocks + Bloom filters + SQLite)" "$DATA/ct-open" conntrail-open "$ct_rows"
 size_row "**conntrail sealed shards, all indexes**" "$DATA/ct" conntrail-sealed "$ct_rows"
-for name in plain lzo lz4 bz2; do
+for name in $NF_COMP; do
   recs=$(nfdump -R "$DATA/nf/$name" -I 2>/dev/null | awk '/^Flows:/ {print $2}')
   size_row "nfcapd 5-min files, $name" "$DATA/nf/$name" "nfpcapd-$name" "$recs (one-way)"
 done
@@ -122,11 +125,11 @@ def run(cmd):
 def load(): return open("/proc/loadavg").read().split()[0]
 def pct(v, q): v = sorted(v); return v[min(len(v) - 1, int(q * len(v)))]
 print("\n## Single-address query latency (ms; %d queries per cell over hosts %s)\n" % (qruns, ", ".join(hosts)))
-print("| window | cache | tool / store | files read | p50 wall | p99 wall | max wall | median CPU | rows out (median) | load1 | ratio nfdump / conntrail (p50 wall; CPU) |")
+print("| window | cache | tool / store | files read | p50 wall | p99 wall | max wall | median CPU | records out, median (conntrail bidirectional, nfdump one-way) | load1 | ratio nfdump / conntrail (p50 wall; CPU) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 for wname, a, b in windows:
     tools = [("conntrail sealed", lambda h: [conntrail, "query", "--data-dir", f"{data}/ct", "--ip", h, "--from", str(a), "--to", str(b)], "-")]
-    for name in ("plain", "lz4"):
+    for name in [n for n in ("plain", "lz4") if os.path.isdir(f"{data}/nf/{n}")]:
         rng, n = nf_range(f"{data}/nf/{name}", a, b)
         tools.append((f"nfdump -R ({name})", (lambda rng: lambda h: ["nfdump", "-R", rng, "-q", "-o", "csv", f"host {h}"])(rng), n))
     for cache in ("warm", "cold"):
@@ -137,6 +140,7 @@ for wname, a, b in windows:
                 h = hosts[i % len(hosts)]
                 if cache == "cold": drop()
                 w, c, l, st = run(mk(h))
+                if tname.startswith("conntrail"): l -= 1  # its CSV header line
                 if st != 0: print(f"<!-- {tname} {h} exit status {st} -->")
                 if cache == "warm" and i == 0: continue
                 walls.append(w); cpus.append(c); rows.append(l); loads.append(float(load()))
