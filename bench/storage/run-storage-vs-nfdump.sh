@@ -46,8 +46,9 @@ command -v nfpcapd >/dev/null || { echo "needs nfdump: apt-get install -y nfdump
 rm -rf "$DATA" && mkdir -p "$DATA/bin" "$DATA/nf" || exit 1
 ninja -C "$BUILD" conntrail pcap_to_store >/dev/null || exit 1
 gcc -O2 -o "$DATA/bin/pcapgen" "$SHARED/bench/pcapgen.c" -lm || exit 1
-exec 3>"$DATA/summary.md"
-out() { echo "$*" | tee /dev/fd/3; }
+SUMMARY=$DATA/summary.md
+: >"$SUMMARY"
+out() { echo "$*" | tee -a "$SUMMARY"; }
 
 out "# conntrail vs nfdump, same flows — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 out ""
@@ -101,7 +102,7 @@ for name in $NF_COMP; do
 done
 
 log "queries"
-python3 - "$DATA" "$BUILD/agent/conntrail" "$T0" "$DAYS" "$QRUNS" <<'EOF' | tee /dev/fd/3
+python3 - "$DATA" "$BUILD/agent/conntrail" "$T0" "$DAYS" "$QRUNS" <<'EOF' | tee -a "$SUMMARY"
 import calendar, os, subprocess, sys, time, statistics
 data, conntrail, t0, days, qruns = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 hosts = [f"10.0.0.{i}" for i in range(1, 6)]
@@ -152,4 +153,4 @@ EOF
 out ""
 out "- load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 log "done; summary in $DATA/summary.md"
-[ "$KEEP" = 1 ] || { cp "$DATA/summary.md" "/tmp/storage-vs-nfdump-$(date -u +%Y%m%dT%H%M%SZ).md"; rm -rf "$DATA"; }
+[ "$KEEP" = 1 ] || { cp "$SUMMARY" "/tmp/storage-vs-nfdump-$(date -u +%Y%m%dT%H%M%SZ).md"; rm -rf "$DATA"; }
