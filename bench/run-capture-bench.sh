@@ -4,14 +4,17 @@
 # Offline (same file, same run, page cache warm, RUNS runs each, min/median of
 # wall and CPU = user+sys): the libpcap floor (../shared/bench/pcapcount.c
 # `pcap_loop`), `conntrail flows --pcap F >/dev/null`, and nfdump's
-# `nfpcapd -r` when installed (apt-get install nfdump); then bench/capture_bench
+# `nfpcapd -r` when installed (apt-get install nfdump), Argus `argus -X -r` when
+# installed (apt-get install argus-server); then bench/capture_bench
 # (pipeline vs floor inside one process, flow table bytes per flow at 1M flows).
 # Live (root only): a veth pair in a network namespace made here, the capture
 # engine (capture_live_probe) or nfpcapd on one end, `tcpreplay --topspeed` of
 # the same file on the other; reports the replay rate and kernel drops.
 #
 # Environment: BUILD_DIR [build], DATA [/tmp/conntrail-bench], RUNS [5],
-# SHARED [../shared relative to the repo], LIVE [1].
+# SHARED [../shared relative to the repo], LIVE [1], BENCH [1: run capture_bench].
+# The offline rows are also written to $DATA/offline.tsv, and the CPU ratios
+# (floor / conntrail, peer / conntrail) are printed at the end of that part.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD_DIR:-$ROOT/build}
@@ -19,6 +22,7 @@ DATA=${DATA:-/tmp/conntrail-bench}
 RUNS=${RUNS:-5}
 SHARED=${SHARED:-$ROOT/../shared}
 LIVE=${LIVE:-1}
+BENCH=${BENCH:-1}
 PCAP=$DATA/1m.pcap
 mkdir -p "$DATA/bin"
 
@@ -32,7 +36,8 @@ if [ ! -s "$PCAP" ]; then
   "$DATA/bin/pcapgen" -n 1000000 -f 50000 -s 1 -d 360 -o "$PCAP" -j "$DATA/1m.truth.json" -c "$DATA/1m.flows.csv" || exit 1
 fi
 log "input: $(md5sum "$PCAP" | cut -d' ' -f1) (expected d626902a2c1e96d5b00ee0f9f6a314c7)"
-log "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+log "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git -C "$ROOT" rev-parse --short HEAD)"
+: >"$DATA/offline.tsv"
 
 # measure LABEL CMD... : RUNS runs; prints "LABEL wall_min wall_median cpu_min cpu_median maxrss_kb"
 measure() {
@@ -46,8 +51,9 @@ measure() {
   done
   local ws cs
   ws=$(printf '%s\n' "${walls[@]}" | sort -n); cs=$(printf '%s\n' "${cpus[@]}" | sort -n)
-  printf '%s %s %s %s %s %s\n' "$label" "$(echo "$ws" | head -1)" "$(echo "$ws" | sed -n "$(((RUNS + 1) / 2))p")" \
-    "$(echo "$cs" | head -1)" "$(echo "$cs" | sed -n "$(((RUNS + 1) / 2))p")" "$rss"
+  printf '%s %s %s %s %s %s %s\n' "$label" "$(echo "$ws" | head -1)" "$(echo "$ws" | sed -n "$(((RUNS + 1) / 2))p")" \
+    "$(echo "$cs" | head -1)" "$(echo "$cs" | sed -n "$(((RUNS + 1) / 2))p")" "$rss" \
+    "load1=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$DATA/offline.tsv"
 }
 
 log "offline: label wall_min wall_median cpu_min cpu_median maxrss_kb (1,000,000 packets)"
@@ -56,11 +62,24 @@ measure conntrail-flows "$BUILD/agent/conntrail" flows --pcap "$PCAP"
 if command -v nfpcapd >/dev/null; then
   measure nfpcapd sh -c "rm -rf '$DATA/nf' && mkdir -p '$DATA/nf' && nfpcapd -r '$PCAP' -w '$DATA/nf' -t 300"
 fi
+if command -v argus >/dev/null; then
+  # -X: no /etc/argus.conf (it would also write /var/log/argus); as in ../shared/bench/run-peers.sh
+  measure argus sh -c "rm -f '$DATA/argus.out' && argus -X -r '$PCAP' -w '$DATA/argus.out'"
+fi
 "$BUILD/agent/conntrail" flows --pcap "$PCAP" --stats 2>&1 >/dev/null | head -1 >&2
+# CPU-median ratios: conntrail flows against the floor and each peer.
+awk '{cpu[$1] = $5} END {
+  c = cpu["conntrail-flows"]; if (c <= 0) exit
+  printf "ratios (CPU medians): conntrail flows = %.0f %% of the libpcap floor", 100 * cpu["floor"] / c
+  for (p in cpu) if (p != "floor" && p != "conntrail-flows") printf "; %.2fx %s", cpu[p] / c, p
+  printf "\n" }' "$DATA/offline.tsv" >&2
+[ "$BENCH" = 1 ] || { [ "$LIVE" = 1 ] || exit 0; }
 
+if [ "$BENCH" = 1 ]; then
 log "capture_bench (CPU time is the comparable number on a shared machine)"
 "$BUILD/bench/capture_bench" --benchmark_repetitions="$RUNS" --benchmark_report_aggregates_only=true \
   --benchmark_min_time=1 2>/dev/null | grep -E "median|min|BM_Flow"
+fi
 
 [ "$LIVE" = 1 ] || exit 0
 if [ "$(id -u)" != 0 ] || ! command -v tcpreplay >/dev/null; then log "live: needs root and tcpreplay, skipped"; exit 0; fi

@@ -1,4 +1,4 @@
-// bench/storage/storage_bench.cc — the storage numbers of docs/PERFORMANCE-storage.md.
+// bench/storage/storage_bench.cc — the storage numbers of docs/PERFORMANCE.md ("Storage").
 //
 // A plain timed program (not a test): synthetic flows (tests/storage/synthetic_flows.h)
 // through the real code paths, on this machine, in a few minutes.
