@@ -91,6 +91,9 @@ new_request() {  # SELECTORS_JSON FROM TO → id, approved by officer-b
   echo "$id"
 }
 
+cpu_s() {  # user+system CPU seconds of the agent so far
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$agent_pid/stat"
+}
 rss_kb() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$agent_pid/status"; }
 
 echo "== (b) rows/s streamed, one request of every bulk row"
@@ -99,12 +102,14 @@ for fmt in ndjson csv; do
   accept=application/x-ndjson
   [[ $fmt == csv ]] && accept=text/csv
   before=$(rss_kb VmRSS)
+  cpu0=$(cpu_s)
   out=$(curl -s --http2 $A -H "accept: $accept" -D "$work/h-$fmt" -o /dev/null \
     -w '%{time_total} %{size_download} %{time_starttransfer}' "$api/v1/requests/$bulk_id/results")
   read -r total bytes ttfb <<<"$out"
   rows=$(sed -n 's/^x-conntrail-records: \([0-9]*\).*/\1/p' "$work/h-$fmt")
   hwm=$(rss_kb VmHWM)
-  echo "$fmt: rows=$rows bytes=$bytes seconds=$total first_byte=${ttfb}s rows/s=$(echo "$rows / $total" | bc) MB/s=$(echo "$bytes / $total / 1000000" | bc) rss_before_kB=$before peak_rss_kB=$hwm growth_MB=$(echo "($hwm - $before) / 1024" | bc) load=$(cut -d' ' -f1 /proc/loadavg)"
+  cpu=$(echo "$(cpu_s) - $cpu0" | bc)
+  echo "$fmt: agent_cpu_s=$cpu rows_per_agent_cpu_s=$(echo "$rows / $cpu" | bc) rows=$rows bytes=$bytes seconds=$total first_byte=${ttfb}s rows/s=$(echo "$rows / $total" | bc) MB/s=$(echo "$bytes / $total / 1000000" | bc) rss_before_kB=$before peak_rss_kB=$hwm growth_MB=$(echo "($hwm - $before) / 1024" | bc) load=$(cut -d' ' -f1 /proc/loadavg)"
 done
 
 echo "== (c) time to first result byte, one address over 30 days (720 shards)"
@@ -129,6 +134,7 @@ proxy_pid=$!
 sleep 1
 curl -s --http2-prior-knowledge "http://127.0.0.1:$proxy_port/v1/requests/$bulk_id" | head -c 120
 echo
+cpu0=$(cpu_s)
 h2load -n 50000 -c 1 -m 100 "http://127.0.0.1:$proxy_port/v1/requests/$bulk_id" |
   grep -E 'finished in|requests:|status codes|time for request'
-echo "agent CPU during the run: see top; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "agent CPU for the 50000 requests: $(echo "$(cpu_s) - $cpu0" | bc) s; load $(cut -d' ' -f1-3 /proc/loadavg)"
