@@ -57,7 +57,7 @@ const std::string kSource = CONNTRAIL_SOURCE_DIR;
 const std::string kAgent = std::string(CONNTRAIL_BINARY_DIR) + "/agent/conntrail-agent";
 const std::string kTool = std::string(CONNTRAIL_BINARY_DIR) + "/agent/conntrail";
 const std::string kPython = "/usr/bin/python3";  // Debian's: the demo scripts' modules
-const std::string kSelectorIp = "100.64.0.10";    // the demo subscriber
+const std::string kSelectorIp = "100.64.0.10";   // the demo subscriber
 
 struct Command {
   int exit_code = -1;
@@ -103,8 +103,7 @@ std::string rfc3339(std::time_t t) {
 // A flow record, in any of the two result formats, carries these; no other body does.
 bool holds_flow_record(const std::string& body) {
   return body.find("community_id") != std::string::npos ||
-         body.find("\"src_ip\"") != std::string::npos ||
-         body.find("src_ip,") != std::string::npos;
+         body.find("\"src_ip\"") != std::string::npos || body.find("src_ip,") != std::string::npos;
 }
 
 // The identities of the matrix. `cert` names files in the PKI directory ("" = none).
@@ -436,9 +435,9 @@ TEST_F(LawfulApiTest, AuthorizationMatrixAndNoRecordWithoutTwoOfficers) {
   const std::string pending = new_request();
   const std::string p = "/v1/requests/" + pending;
   const std::vector<std::pair<std::string, std::string>> endpoints = {
-      {"POST", "/v1/requests"},  {"GET", "/v1/requests"},   {"GET", p},
-      {"POST", p + "/approve"},  {"POST", p + "/reject"},   {"POST", p + "/cancel"},
-      {"GET", p + "/results"},   {"GET", p + "/manifest"},  {"GET", "/v1/audit"},
+      {"POST", "/v1/requests"},    {"GET", "/v1/requests"},  {"GET", p},
+      {"POST", p + "/approve"},    {"POST", p + "/reject"},  {"POST", p + "/cancel"},
+      {"GET", p + "/results"},     {"GET", p + "/manifest"}, {"GET", "/v1/audit"},
       {"GET", "/v1/audit/verify"}, {"GET", "/v1/statistics"}};
   for (const auto& [method, path] : endpoints) {
     const std::string body = path == "/v1/requests" && method == "POST" ? request_body() : "";
@@ -627,8 +626,7 @@ TEST_F(LawfulApiTest, TamperedJournalIsReportedAndTheAgentRefusesToStart) {
   const auto after = run(kTool + " audit verify --data-dir " + data_.string() + " 2>&1");
   EXPECT_EQ(after.exit_code, 1) << after.out;
   EXPECT_NE(after.out.find("changed"), std::string::npos) << after.out;
-  EXPECT_NE(after.out.find("line " + std::to_string(changed_line)), std::string::npos)
-      << after.out;
+  EXPECT_NE(after.out.find("line " + std::to_string(changed_line)), std::string::npos) << after.out;
   const auto as_json =
       run(kTool + " audit verify --json --data-dir " + data_.string() + " 2>/dev/null");
   EXPECT_EQ(as_json.exit_code, 1);
