@@ -675,7 +675,16 @@ Result<std::unique_ptr<LawfulApi>> LawfulApi::open(const LawfulApiOptions& optio
   auto directory = OfficerDirectory::load(options.officers_path);
   if (!directory) return std::unexpected(directory.error());
   auto journal = storage::Journal::open(options.journal_path, options.journal);
-  if (!journal) return std::unexpected(journal.error());
+  if (!journal) {
+    // The operator must see what to do next: serving on an untrusted journal is never an option.
+    if (journal.error().code == ErrorCode::kCorrupt) {
+      return fail(ErrorCode::kCorrupt,
+                  fmt::format("{}; refusing to serve on a journal that does not verify — "
+                              "every problem is listed by `conntrail audit verify --journal {}`",
+                              journal.error().message, options.journal_path));
+    }
+    return std::unexpected(journal.error());
+  }
   auto core = std::make_shared<Core>();
   core->options = options;
   core->query = std::move(query);

@@ -1,0 +1,745 @@
+// The lawful query API end to end through the real conntrail-agent and real clients
+// (issue 5, "Tests"): the demo's PKI plus a few more client certificates made here with
+// `openssl`, an officers file written here from their SHA-256 fingerprints, the demo capture
+// retimed to the last minutes, and `curl --http2` with client certificates for every call.
+//
+//   * The authorization matrix: every endpoint × every identity — a requester-only officer,
+//     an approver-only officer of the same agency, an approver of another agency, the auditor,
+//     a valid certificate in no officers file (403), an officer whose entry has expired (403),
+//     one marked revoked in the officers file (403), the CRL-revoked certificate and no
+//     certificate at all (no TLS session, so no HTTP status) — with exact status codes.
+//   * No flow record ever appears in a body that one officer, or officers of one role, could
+//     obtain alone: records come only from /results of a request one officer made and
+//     another approved.
+//   * Audit tampering through the real agent: stop it, change one journal line, and
+//     `conntrail audit verify --data-dir` names that line; the agent refuses to start on the
+//     tampered journal and says why.
+//   * python3-h2 clients holding real officers' certificates misbehave (rapid reset, header
+//     flood, an oversized POST /v1/requests body → 413, a reader that stalls a results
+//     stream) while a second officer's curl is served, results included; the stalled
+//     delivery is closed and journaled as unfinished.
+//   * nghttp (nghttp2-client) fetches /v1/status with a client certificate.
+// Nothing here asserts timing: every wait is bounded and fails with what it saw last.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace conntrail {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using Json = nlohmann::json;
+
+const std::string kSource = CONNTRAIL_SOURCE_DIR;
+const std::string kAgent = std::string(CONNTRAIL_BINARY_DIR) + "/agent/conntrail-agent";
+const std::string kTool = std::string(CONNTRAIL_BINARY_DIR) + "/agent/conntrail";
+const std::string kPython = "/usr/bin/python3";  // Debian's: the demo scripts' modules
+const std::string kSelectorIp = "100.64.0.10";   // the demo subscriber
+
+struct Command {
+  int exit_code = -1;
+  std::string out;
+};
+
+Command run(const std::string& cmd) {
+  Command r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 8192> buf{};
+  std::size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+std::string rfc3339(std::time_t t) {
+  char buf[32];
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// A flow record, in any of the two result formats, carries these; no other body does.
+bool holds_flow_record(const std::string& body) {
+  return body.find("community_id") != std::string::npos ||
+         body.find("\"src_ip\"") != std::string::npos || body.find("src_ip,") != std::string::npos;
+}
+
+// The identities of the matrix. `cert` names files in the PKI directory ("" = none).
+struct Identity {
+  std::string name;
+  std::string cert;
+};
+const Identity kRequester{"requester-only", "officer-a"};
+const Identity kApprover{"approver-only", "officer-b"};
+const Identity kOtherApprover{"approver-other-agency", "other-approver"};
+const Identity kAuditor{"auditor", "auditor"};
+const Identity kRequester2{"second requester-only", "requester-2"};
+const Identity kApprover2{"second approver-only", "approver-2"};
+const Identity kStranger{"valid cert, not an officer", "stranger"};
+const Identity kExpired{"expired officer", "expired-officer"};
+const Identity kFileRevoked{"officer revoked in the officers file", "file-revoked"};
+const Identity kCrlRevoked{"CRL-revoked certificate", "revoked"};
+const Identity kNoCert{"no certificate", ""};
+
+class LawfulApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = fs::temp_directory_path().string() + "/ct-law-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    pki_ = dir_ / "pki";
+    data_ = dir_ / "data";
+    pcap_ = dir_ / "demo.pcap";
+    ASSERT_EQ(run(kSource + "/scripts/make-test-pki.sh " + pki_.string() + " >&2").exit_code, 0);
+    for (const char* name :
+         {"other-approver", "requester-2", "approver-2", "expired-officer", "file-revoked"}) {
+      make_client_cert(name);
+    }
+    write_officers();
+    capture_end_ = std::time(nullptr) - 60;
+    ASSERT_EQ(run(kPython + " " + kSource + "/scripts/demo-pcap.py retime " + kSource +
+                  "/configs/demo/demo.pcap " + pcap_.string() + " --end " +
+                  std::to_string(capture_end_) + " >&2")
+                  .exit_code,
+              0);
+    write_config();
+    open_notify_socket();
+  }
+
+  void TearDown() override {
+    for (pid_t pid : {agent_, second_}) {
+      if (pid > 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+      }
+    }
+    if (notify_fd_ >= 0) ::close(notify_fd_);
+    if (HasFailure()) {
+      std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
+    } else {
+      fs::remove_all(dir_);
+    }
+  }
+
+  // A client certificate of the test CA, as scripts/make-test-pki.sh makes them.
+  void make_client_cert(const std::string& name) {
+    const std::string p = (pki_ / name).string();
+    const std::string ca = (pki_ / "ca").string();
+    std::ofstream(p + ".ext") << "basicConstraints=critical,CA:FALSE\n"
+                                 "keyUsage=critical,digitalSignature\n"
+                                 "extendedKeyUsage=clientAuth\n";
+    const std::string cmd =
+        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + p +
+        ".key 2>/dev/null && openssl req -new -key " + p + ".key -subj '/C=DE/O=Test/CN=" + name +
+        "' -out " + p + ".csr && openssl x509 -req -in " + p + ".csr -CA " + ca + ".crt -CAkey " +
+        ca + ".key -sha256 -days 30 -set_serial 0x$(openssl rand -hex 16) -extfile " + p +
+        ".ext -out " + p + ".crt 2>/dev/null";
+    ASSERT_EQ(run(cmd).exit_code, 0) << cmd;
+  }
+
+  std::string fingerprint(const std::string& cert) {
+    const auto r = run("openssl x509 -in " + (pki_ / (cert + ".crt")).string() +
+                       " -noout -fingerprint -sha256 | sed 's/^.*=//; s/://g' | tr 'A-F' 'a-f'");
+    EXPECT_EQ(r.exit_code, 0);
+    auto fp = r.out;
+    while (!fp.empty() && fp.back() == '\n') fp.pop_back();
+    EXPECT_EQ(fp.size(), 64u) << fp;
+    return fp;
+  }
+
+  void write_officers() {
+    auto officer = [&](const std::string& id, const std::string& agency, Json roles) {
+      return Json{{"id", id},
+                  {"name", "Officer " + id},
+                  {"agency", agency},
+                  {"roles", std::move(roles)},
+                  {"certificate", {{"sha256", fingerprint(id)}}}};
+    };
+    Json officers = Json::array();
+    officers.push_back(officer("officer-a", "police", {"requester"}));
+    officers.push_back(officer("officer-b", "police", {"approver"}));
+    officers.push_back(officer("requester-2", "police", {"requester"}));
+    officers.push_back(officer("approver-2", "police", {"approver"}));
+    officers.push_back(officer("other-approver", "customs", {"approver"}));
+    officers.push_back(officer("auditor", "oversight", {"auditor"}));
+    Json expired = officer("expired-officer", "police", {"requester", "approver", "auditor"});
+    expired["expires"] = "2020-01-01T00:00:00Z";
+    officers.push_back(expired);
+    Json revoked = officer("file-revoked", "police", {"requester", "approver", "auditor"});
+    revoked["revoked"] = true;
+    officers.push_back(revoked);
+    // The CRL-revoked certificate is listed as a full officer: only TLS may stop it.
+    officers.push_back(officer("revoked", "police", {"requester", "approver", "auditor"}));
+    std::ofstream(dir_ / "officers.json") << Json{{"officers", officers}}.dump(2);
+  }
+
+  void write_config() {
+    std::string text = slurp(kSource + "/configs/demo.conf");
+    ASSERT_FALSE(text.empty());
+    auto replace = [&](const std::string& from, const std::string& to) {
+      const auto at = text.find(from);
+      ASSERT_NE(at, std::string::npos) << "configs/demo.conf no longer has " << from;
+      text.replace(at, from.size(), to);
+    };
+    replace("pcap_file = var/demo/demo.pcap", "pcap_file = " + pcap_.string());
+    replace("data_dir = var/demo/data", "data_dir = " + data_.string());
+    replace("listen = 127.0.0.1:8443",
+            "listen = 127.0.0.1:0\nrequests_per_minute = 100000\nmax_request_body = 65536\n"
+            "idle_timeout = 2s\nmax_resets_per_window = 100");
+    replace("listen = 127.0.0.1:9469", "listen = 127.0.0.1:0");
+    replace("officers_file = var/demo/officers.json",
+            "officers_file = " + (dir_ / "officers.json").string());
+    for (const char* file : {"server.crt", "server.key", "ca.crt", "crl.pem"}) {
+      replace(std::string("var/demo/pki/") + file, (pki_ / file).string());
+    }
+    config_ = dir_ / "agent.conf";
+    std::ofstream(config_) << text;
+    const auto check = run(kAgent + " --config " + config_.string() + " --check-config 2>&1");
+    ASSERT_EQ(check.exit_code, 0) << check.out;
+  }
+
+  void open_notify_socket() {
+    notify_path_ = (dir_ / "notify.sock").string();
+    notify_fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(notify_fd_, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    ASSERT_LT(notify_path_.size(), sizeof(addr.sun_path));
+    notify_path_.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+    ASSERT_EQ(::bind(notify_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  }
+
+  pid_t spawn(const fs::path& log) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::setenv("NOTIFY_SOCKET", notify_path_.c_str(), 1);
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd >= 0) ::dup2(fd, STDERR_FILENO);
+      if (::chdir(dir_.c_str()) != 0) ::_exit(126);
+      ::execl(kAgent.c_str(), kAgent.c_str(), "--config", config_.c_str(), nullptr);
+      ::_exit(127);
+    }
+    return pid;
+  }
+
+  std::string await_state(std::string_view prefix, std::chrono::seconds timeout = 30s) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      pollfd p{notify_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 200) != 1) continue;
+      char buf[4096];
+      const ssize_t n = ::recv(notify_fd_, buf, sizeof(buf), 0);
+      if (n <= 0) continue;
+      for (const auto& line : lines(std::string(buf, static_cast<std::size_t>(n)))) {
+        if (line.starts_with(prefix)) return line;
+      }
+    }
+    return {};
+  }
+
+  static int await_exit(pid_t& pid, std::chrono::seconds timeout = 30s) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        pid = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return -2;
+  }
+
+  void start_agent() {
+    log_ = dir_ / "agent.log";
+    agent_ = spawn(log_);
+    ASSERT_GT(agent_, 0);
+    ASSERT_EQ(await_state("READY=1"), "READY=1") << "no READY=1; agent log:\n" << slurp(log_);
+    std::smatch m;
+    const std::string log = slurp(log_);
+    ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(ready: API on \S+ \(port (\d+)\))")))
+        << log;
+    port_ = std::stoi(m[1].str());
+  }
+
+  void stop_agent() {
+    ASSERT_EQ(::kill(agent_, SIGTERM), 0);
+    ASSERT_EQ(await_exit(agent_), 0) << slurp(log_);
+  }
+
+  // Waits (bounded) until the agent has stored the whole demo capture.
+  void await_capture_stored() {
+    const auto end = std::chrono::steady_clock::now() + 120s;
+    while (slurp(log_).find("capture: " + pcap_.string() + " consumed:") == std::string::npos) {
+      ASSERT_LT(std::chrono::steady_clock::now(), end) << slurp(log_);
+      std::this_thread::sleep_for(100ms);
+    }
+    const auto expected = run(kTool + " flows --pcap " + pcap_.string() +
+                              " --subscriber-prefix 100.64.0.0/10"
+                              " --subscriber-prefix 2001:db8:100::/40 | tail -n +2 | wc -l");
+    const auto want = std::stoull(expected.out);
+    ASSERT_GT(want, 100u);
+    std::uint64_t stored = 0;
+    const auto stored_by = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < stored_by) {
+      const auto r = call(kAuditor, "GET", "/v1/status");
+      const Json j = Json::parse(r.body, nullptr, false);
+      if (r.status == 200 && j.is_object() && j["flows_stored"].is_number_unsigned()) {
+        stored = j["flows_stored"].get<std::uint64_t>();
+        if (stored >= want) return;
+      }
+      std::this_thread::sleep_for(500ms);
+    }
+    FAIL() << "stored " << stored << " of " << want << " flows";
+  }
+
+  struct Reply {
+    int curl_exit = -1;
+    int status = 0;  // 0: no HTTP exchange
+    std::string body;
+  };
+
+  Reply call(const Identity& who, const std::string& method, const std::string& path,
+             const std::string& body = "") {
+    std::string cmd = "curl -sS --max-time 30 --http2 --cacert " + (pki_ / "ca.crt").string();
+    if (!who.cert.empty()) {
+      cmd += " --cert " + (pki_ / (who.cert + ".crt")).string() + " --key " +
+             (pki_ / (who.cert + ".key")).string();
+    }
+    cmd += " -X " + method;
+    if (!body.empty()) {
+      const fs::path file = dir_ / "body.json";
+      std::ofstream(file) << body;
+      cmd += " -H 'content-type: application/json' --data-binary @" + file.string();
+    }
+    cmd += " -w '\\n%{http_code} %{http_version}' 'https://127.0.0.1:" + std::to_string(port_) +
+           path + "' 2>/dev/null";
+    const auto r = run(cmd);
+    Reply reply;
+    reply.curl_exit = r.exit_code;
+    const auto nl = r.out.rfind('\n');
+    const std::string tail = nl == std::string::npos ? r.out : r.out.substr(nl + 1);
+    reply.body = nl == std::string::npos ? std::string() : r.out.substr(0, nl);
+    const auto space = tail.find(' ');
+    reply.status = std::atoi(tail.substr(0, space).c_str());
+    if (reply.status != 0 && space != std::string::npos) {
+      EXPECT_EQ(tail.substr(space + 1), "2") << "not HTTP/2: " << cmd;
+    }
+    seen_.push_back({who.name, method + " " + path, reply.status, reply.body});
+    return reply;
+  }
+
+  // One call and its expected status; `what` says which matrix cell it is.
+  void expect(const Identity& who, const std::string& method, const std::string& path, int want,
+              const std::string& body = "") {
+    const auto r = call(who, method, path, body);
+    EXPECT_EQ(r.status, want) << who.name << ": " << method << " " << path << " -> " << r.body;
+    if (want == 0) {
+      EXPECT_NE(r.curl_exit, 0) << who.name << " completed a TLS session";
+    }
+    if (want == 403 && r.status == 403) {
+      // RFC 9457, and for those who are not current officers: nothing else.
+      const Json j = Json::parse(r.body, nullptr, false);
+      EXPECT_TRUE(j.is_object() && j["status"] == 403) << r.body;
+    }
+  }
+
+  std::string new_request(const Identity& who = kRequester) {
+    const auto r = call(who, "POST", "/v1/requests", request_body());
+    EXPECT_EQ(r.status, 201) << r.body;
+    const Json j = Json::parse(r.body, nullptr, false);
+    if (!j.is_object() || !j["id"].is_string()) return "r-0000000000000000";
+    EXPECT_EQ(j["state"], "awaiting_approval");
+    return j["id"];
+  }
+
+  std::string request_body() const {
+    const std::time_t now = std::time(nullptr);
+    return Json{{"case_reference", "C-17"},
+                {"legal_basis", "integration test"},
+                {"warrant_reference", "W-9"},
+                {"justification", "authorization matrix"},
+                {"selectors", Json::array({{{"ip", kSelectorIp}}})},
+                {"from", rfc3339(now - 3 * 3600)},
+                {"to", rfc3339(now)},
+                {"categories", Json::array({"flows"})}}
+        .dump();
+  }
+
+  struct Seen {
+    std::string who, what;
+    int status;
+    std::string body;
+  };
+
+  fs::path dir_, pki_, data_, pcap_, config_, log_;
+  std::string notify_path_;
+  int notify_fd_ = -1;
+  std::time_t capture_end_ = 0;
+  pid_t agent_ = -1;
+  pid_t second_ = -1;
+  int port_ = 0;
+  std::vector<Seen> seen_;
+};
+
+TEST_F(LawfulApiTest, AuthorizationMatrixAndNoRecordWithoutTwoOfficers) {
+  start_agent();
+  ASSERT_FALSE(HasFatalFailure());
+  await_capture_stored();
+  ASSERT_FALSE(HasFatalFailure());
+
+  // Those who are not current officers: 403 for every endpoint (and nothing filed); those
+  // without a valid certificate: no TLS session, so no status at all.
+  const std::string pending = new_request();
+  const std::string p = "/v1/requests/" + pending;
+  const std::vector<std::pair<std::string, std::string>> endpoints = {
+      {"POST", "/v1/requests"},    {"GET", "/v1/requests"},  {"GET", p},
+      {"POST", p + "/approve"},    {"POST", p + "/reject"},  {"POST", p + "/cancel"},
+      {"GET", p + "/results"},     {"GET", p + "/manifest"}, {"GET", "/v1/audit"},
+      {"GET", "/v1/audit/verify"}, {"GET", "/v1/statistics"}};
+  for (const auto& [method, path] : endpoints) {
+    const std::string body = path == "/v1/requests" && method == "POST" ? request_body() : "";
+    for (const Identity* who : {&kStranger, &kExpired, &kFileRevoked}) {
+      expect(*who, method, path, 403, body);
+    }
+    for (const Identity* who : {&kCrlRevoked, &kNoCert}) expect(*who, method, path, 0, body);
+  }
+
+  // --- the pending request (made by the requester-only officer) ---------------------------
+  // POST /v1/requests: the requester role only.
+  expect(kApprover, "POST", "/v1/requests", 403, request_body());
+  expect(kOtherApprover, "POST", "/v1/requests", 403, request_body());
+  expect(kAuditor, "POST", "/v1/requests", 403, request_body());
+  // GET /v1/requests: officers of the agency see it; another agency sees an empty list.
+  for (const Identity* who : {&kRequester, &kApprover, &kRequester2, &kApprover2}) {
+    const auto r = call(*who, "GET", "/v1/requests");
+    EXPECT_EQ(r.status, 200) << who->name << ": " << r.body;
+    EXPECT_NE(r.body.find(pending), std::string::npos) << who->name << ": " << r.body;
+  }
+  {
+    const auto r = call(kOtherApprover, "GET", "/v1/requests");
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body.find(pending), std::string::npos) << "another agency's request leaked";
+    EXPECT_EQ(Json::parse(r.body, nullptr, false)["total"], 0) << r.body;
+  }
+  expect(kAuditor, "GET", "/v1/requests", 403);
+  // GET /v1/requests/{id}
+  expect(kRequester, "GET", p, 200);
+  expect(kApprover, "GET", p, 200);
+  expect(kOtherApprover, "GET", p, 404);
+  expect(kAuditor, "GET", p, 403);
+  // approve / reject: an approver of the agency only; never the requester.
+  for (const char* action : {"/approve", "/reject"}) {
+    expect(kRequester, "POST", p + action, 403);
+    expect(kRequester2, "POST", p + action, 403);
+    expect(kOtherApprover, "POST", p + action, 404);
+    expect(kAuditor, "POST", p + action, 403);
+  }
+  // cancel: its requester only.
+  expect(kApprover, "POST", p + "/cancel", 403);
+  expect(kRequester2, "POST", p + "/cancel", 403);
+  expect(kOtherApprover, "POST", p + "/cancel", 403);
+  expect(kAuditor, "POST", p + "/cancel", 403);
+  // results before approval: 409 for its requester, 403 for officers not on it.
+  expect(kRequester, "GET", p + "/results", 409);
+  expect(kApprover, "GET", p + "/results", 403);
+  expect(kRequester2, "GET", p + "/results", 403);
+  expect(kOtherApprover, "GET", p + "/results", 404);
+  expect(kAuditor, "GET", p + "/results", 403);
+  // manifest: officers on the request.
+  expect(kRequester, "GET", p + "/manifest", 200);
+  expect(kApprover, "GET", p + "/manifest", 403);
+  expect(kOtherApprover, "GET", p + "/manifest", 404);
+  expect(kAuditor, "GET", p + "/manifest", 403);
+  // The auditor's endpoints.
+  for (const char* path : {"/v1/audit", "/v1/audit/verify", "/v1/statistics"}) {
+    for (const Identity* who : {&kRequester, &kApprover, &kOtherApprover}) {
+      expect(*who, "GET", path, 403);
+    }
+    expect(kAuditor, "GET", path, 200);
+  }
+
+  // --- state changes: each on its own request -------------------------------------------
+  const std::string rejected = "/v1/requests/" + new_request();
+  expect(kApprover, "POST", rejected + "/reject", 200, R"({"reason":"no legal basis"})");
+  expect(kApprover2, "POST", rejected + "/approve", 409);
+  expect(kRequester, "GET", rejected + "/results", 409);
+
+  const std::string cancelled = "/v1/requests/" + new_request();
+  expect(kRequester, "POST", cancelled + "/cancel", 200);
+  expect(kApprover, "POST", cancelled + "/approve", 409);
+  expect(kRequester, "GET", cancelled + "/results", 409);
+
+  // Two requesters together: the second cannot approve the first's request.
+  const std::string two_requesters = "/v1/requests/" + new_request(kRequester2);
+  expect(kRequester, "POST", two_requesters + "/approve", 403);
+  expect(kRequester2, "GET", two_requesters + "/results", 409);
+
+  // The two-officer path: a requester files, an approver of the agency approves.
+  expect(kApprover, "POST", p + "/approve", 200);
+  expect(kApprover, "POST", p + "/approve", 409);   // once
+  expect(kApprover2, "POST", p + "/approve", 409);  // already approved
+  expect(kApprover, "POST", p + "/cancel", 403);
+  const auto delivered = call(kRequester, "GET", p + "/results");
+  ASSERT_EQ(delivered.status, 200) << delivered.body;
+  const auto rows = lines(delivered.body);
+  ASSERT_FALSE(rows.empty()) << "the demo subscriber has flows";
+  for (const auto& row : rows) {
+    const Json j = Json::parse(row, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << row;
+    EXPECT_TRUE(j["src_ip"] == kSelectorIp || j["dst_ip"] == kSelectorIp) << row;
+  }
+  expect(kApprover, "GET", p + "/results", 200);  // an approver of it is on it
+  expect(kApprover2, "GET", p + "/results", 403);
+  expect(kRequester2, "GET", p + "/results", 403);
+  expect(kOtherApprover, "GET", p + "/results", 404);
+  expect(kAuditor, "GET", p + "/results", 403);
+  expect(kApprover, "GET", p + "/manifest", 200);
+  expect(kApprover2, "GET", p + "/manifest", 403);
+  {
+    const auto m = call(kRequester, "GET", p + "/manifest");
+    ASSERT_EQ(m.status, 200) << m.body;
+    const Json j = Json::parse(m.body, nullptr, false);
+    EXPECT_EQ(j["last_delivery"]["records"], rows.size()) << m.body;
+  }
+  // Not current officers still get nothing, even for an approved request.
+  for (const Identity* who : {&kStranger, &kExpired, &kFileRevoked}) {
+    expect(*who, "GET", p + "/results", 403);
+  }
+  for (const Identity* who : {&kCrlRevoked, &kNoCert}) expect(*who, "GET", p + "/results", 0);
+  // Cancelled after approval: no more records, for anyone.
+  expect(kRequester, "POST", p + "/cancel", 200);
+  expect(kRequester, "GET", p + "/results", 409);
+  expect(kApprover, "GET", p + "/results", 409);
+
+  // Records appeared only in /results of the request one officer made and another approved.
+  std::size_t with_records = 0;
+  for (const auto& s : seen_) {
+    if (!holds_flow_record(s.body)) continue;
+    ++with_records;
+    EXPECT_EQ(s.what, "GET " + p + "/results") << s.who << " got records from " << s.what;
+    EXPECT_TRUE(s.who == kRequester.name || s.who == kApprover.name) << s.who;
+    EXPECT_EQ(s.status, 200);
+  }
+  EXPECT_EQ(with_records, 2u);
+
+  // The refusals of identified officers and the unknown certificates are journaled, and the
+  // chain still verifies.
+  const auto verify = call(kAuditor, "GET", "/v1/audit/verify");
+  ASSERT_EQ(verify.status, 200) << verify.body;
+  EXPECT_EQ(Json::parse(verify.body, nullptr, false)["ok"], true) << verify.body;
+  const auto audit = call(kAuditor, "GET", "/v1/audit?limit=500");
+  ASSERT_EQ(audit.status, 200);
+  std::set<std::string> types;
+  std::set<std::string> auth_reasons;
+  const Json journal = Json::parse(audit.body);
+  for (const auto& e : journal["entries"]) {
+    types.insert(e["type"].get<std::string>());
+    if (e["type"] == "authentication_failure") auth_reasons.insert(e["fields"]["reason"]);
+  }
+  for (const char* t : {"service_started", "request_created", "request_approved",
+                        "request_rejected", "request_cancelled", "result_started",
+                        "result_delivered", "authentication_failure", "authorization_failure"}) {
+    EXPECT_TRUE(types.contains(t)) << "no " << t << " in the journal";
+  }
+  EXPECT_EQ(auth_reasons,
+            (std::set<std::string>{"unknown_certificate", "expired_officer", "revoked_officer"}));
+  const auto stats = call(kAuditor, "GET", "/v1/statistics");
+  ASSERT_EQ(stats.status, 200);
+  EXPECT_FALSE(holds_flow_record(stats.body));
+  EXPECT_EQ(stats.body.find("officer-a"), std::string::npos) << "statistics name an officer";
+  EXPECT_EQ(stats.body.find(kSelectorIp), std::string::npos) << "statistics name a selector";
+  stop_agent();
+}
+
+TEST_F(LawfulApiTest, TamperedJournalIsReportedAndTheAgentRefusesToStart) {
+  start_agent();
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string id = new_request();
+  expect(kApprover, "POST", "/v1/requests/" + id + "/approve", 200);
+  stop_agent();
+  ASSERT_FALSE(HasFatalFailure());
+
+  const fs::path journal = data_ / "audit-journal.ndjson";
+  const auto before = run(kTool + " audit verify --data-dir " + data_.string() + " 2>&1");
+  EXPECT_EQ(before.exit_code, 0) << before.out;
+
+  // Change one field of the request_created entry, leaving its hash as it was.
+  auto entries = lines(slurp(journal));
+  ASSERT_GE(entries.size(), 3u);
+  std::size_t changed_line = 0;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].find("\"request_created\"") == std::string::npos) continue;
+    const auto at = entries[i].find("\"C-17\"");
+    ASSERT_NE(at, std::string::npos) << entries[i];
+    entries[i].replace(at, 6, "\"C-18\"");
+    changed_line = i + 1;
+    break;
+  }
+  ASSERT_GT(changed_line, 0u);
+  {
+    std::ofstream out(journal, std::ios::trunc);
+    for (const auto& e : entries) out << e << '\n';
+  }
+  const auto after = run(kTool + " audit verify --data-dir " + data_.string() + " 2>&1");
+  EXPECT_EQ(after.exit_code, 1) << after.out;
+  EXPECT_NE(after.out.find("changed"), std::string::npos) << after.out;
+  EXPECT_NE(after.out.find("line " + std::to_string(changed_line)), std::string::npos) << after.out;
+  const auto as_json =
+      run(kTool + " audit verify --json --data-dir " + data_.string() + " 2>/dev/null");
+  EXPECT_EQ(as_json.exit_code, 1);
+  const Json report = Json::parse(as_json.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << as_json.out;
+  EXPECT_EQ(report["ok"], false);
+  ASSERT_EQ(report["problems"].size(), 1u) << as_json.out;
+  EXPECT_EQ(report["problems"][0]["kind"], "changed") << as_json.out;
+  EXPECT_EQ(report["problems"][0]["line"], changed_line) << as_json.out;
+
+  // The agent refuses to serve on a journal it cannot trust, says why, never reports READY.
+  const fs::path refused = dir_ / "refused.log";
+  second_ = spawn(refused);
+  EXPECT_EQ(await_exit(second_), 1);
+  const std::string said = slurp(refused);
+  EXPECT_NE(said.find("journal"), std::string::npos) << said;
+  EXPECT_NE(said.find("conntrail audit verify"), std::string::npos) << said;
+  EXPECT_EQ(await_state("READY=1", 1s), "");
+}
+
+// tests/agent/daemon_integration_test.cc runs the same attacks against the agent with no
+// officers (so they never reach the workflow); here they come from real officers and the
+// stalled stream is a results stream of an approved request.
+TEST_F(LawfulApiTest, MisbehavingOfficerClientsDoNotStopAnotherOfficer) {
+  start_agent();
+  ASSERT_FALSE(HasFatalFailure());
+  await_capture_stored();
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string id = new_request();
+  expect(kApprover, "POST", "/v1/requests/" + id + "/approve", 200);
+  const std::string results = "/v1/requests/" + id + "/results";
+  const auto reference = call(kApprover, "GET", results);
+  ASSERT_EQ(reference.status, 200);
+  ASSERT_FALSE(lines(reference.body).empty());
+
+  auto h2client = [&](const std::string& mode, const std::string& extra) {
+    return run(kPython + " " + kSource + "/tests/agent/http2_client.py " + mode + " --port " +
+               std::to_string(port_) + " --ca " + (pki_ / "ca.crt").string() + " --cert " +
+               (pki_ / "officer-a.crt").string() + " --key " + (pki_ / "officer-a.key").string() +
+               " " + extra + " 2>&1");
+  };
+  std::vector<std::future<Command>> attacks;
+  attacks.push_back(std::async(std::launch::async, [&] {
+    return h2client("rapid-reset", "--path /v1/requests --count 5000");
+  }));
+  attacks.push_back(std::async(std::launch::async, [&] {
+    return h2client("header-flood", "--path /v1/requests --count 1000");
+  }));
+  attacks.push_back(std::async(std::launch::async, [&] {
+    return h2client("post", "--path /v1/requests --body-size 4000000");
+  }));
+  attacks.push_back(std::async(std::launch::async, [&] {
+    return h2client("slow-reader", "--path " + results + " --window tiny --seconds 5");
+  }));
+  attacks.push_back(std::async(std::launch::async, [&] {
+    return h2client("slow-reader", "--path " + results + " --window big --seconds 5");
+  }));
+  // Meanwhile officer-b is served every time, whole result sets included.
+  for (int i = 0; i < 5; ++i) {
+    const auto r = call(kApprover, "GET", results);
+    EXPECT_EQ(r.status, 200) << "request " << i << ": " << r.body;
+    EXPECT_EQ(r.body, reference.body) << "request " << i;
+    expect(kApprover, "GET", "/v1/requests/" + id, 200);
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_EQ(attacks[0].get().out, "goaway=11\n");  // ENHANCE_YOUR_CALM
+  const auto flood = attacks[1].get().out;
+  EXPECT_TRUE(flood.starts_with("reset=") || flood.starts_with("status=431")) << flood;
+  EXPECT_EQ(attacks[2].get().out, "status=413\n");
+  EXPECT_EQ(attacks[3].get().out, "closed\n") << "a stalled results stream stays open";
+  const auto big = attacks[4].get().out;
+  EXPECT_TRUE(big == "closed\n" || big == "open\n") << big;  // small sets fit TCP buffers
+  const auto after = call(kApprover, "GET", results);
+  EXPECT_EQ(after.status, 200);
+  EXPECT_EQ(after.body, reference.body);
+
+  // Every delivery is journaled; officer-a's stalled one as unfinished.
+  bool stalled_journaled = false;
+  const auto end = std::chrono::steady_clock::now() + 30s;
+  while (!stalled_journaled && std::chrono::steady_clock::now() < end) {
+    const auto audit = call(kAuditor, "GET", "/v1/audit?limit=500");
+    ASSERT_EQ(audit.status, 200);
+    const Json journal = Json::parse(audit.body);
+    for (const auto& e : journal["entries"]) {
+      if (e["type"] == "result_delivered" && e["fields"]["officer"] == "officer-a" &&
+          e["fields"]["finished"] == false) {
+        stalled_journaled = true;
+      }
+    }
+    if (!stalled_journaled) std::this_thread::sleep_for(500ms);
+  }
+  EXPECT_TRUE(stalled_journaled) << "the stalled delivery was not journaled as unfinished";
+  const auto verify = call(kAuditor, "GET", "/v1/audit/verify");
+  EXPECT_EQ(Json::parse(verify.body, nullptr, false)["ok"], true) << verify.body;
+  stop_agent();
+}
+
+TEST_F(LawfulApiTest, NghttpFetchesStatusWithAClientCertificate) {
+  start_agent();
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string url = "https://127.0.0.1:" + std::to_string(port_) + "/v1/status";
+  const auto ok = run("nghttp --cert=" + (pki_ / "officer-a.crt").string() +
+                      " --key=" + (pki_ / "officer-a.key").string() + " " + url + " 2>/dev/null");
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  const Json j = Json::parse(ok.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << ok.out;
+  EXPECT_TRUE(j["version"].is_string()) << ok.out;
+  // Without a certificate nghttp gets no HTTP/2 session (it still exits 0).
+  const auto refused = run("nghttp " + url + " 2>&1");
+  EXPECT_NE(refused.out.find("not processed"), std::string::npos) << refused.out;
+  EXPECT_EQ(refused.out.find("\"version\""), std::string::npos) << refused.out;
+  stop_agent();
+}
+
+}  // namespace
+}  // namespace conntrail
