@@ -26,6 +26,7 @@
 
 #include "agent/cli/capture_cli_options.h"
 #include "agent/cli/command.h"
+#include "agent/runtime/module_options.h"
 #include "capture/pipeline/capture_file.h"
 #include "storage/store/data_dir_lock.h"
 #include "storage/store/flow_writer.h"
@@ -98,9 +99,7 @@ int run(std::span<const std::string> args) {
   storage::StoreOptions store;
   store.data_dir = data_dir;
   store.shard_period = std::chrono::seconds(period_text == "day" ? 86400 : 3600);
-  const auto& t = options->meter.flows.timeouts;
-  store.active_timeout = std::chrono::seconds(
-      std::max({t.tcp.active, t.udp.active, t.icmp.active, t.other.active}) / kNsPerSecond);
+  store.active_timeout = agent::store_lateness(options->meter.flows.timeouts);
   store.seal_on_stop = true;
   store.retention_months = retention_months;
   auto writer = storage::FlowWriter::start(store);

@@ -9,10 +9,6 @@ capture::ProtocolTimeouts timeouts(const FlowTimeouts& t) {
   return {t.idle.count() * kNsPerSecond, t.active.count() * kNsPerSecond};
 }
 
-// The longest active timeout bounds how late a record can reach its shard.
-std::chrono::seconds longest_active(const CaptureOptions& c) {
-  return std::max({c.tcp.active, c.udp.active, c.icmp.active, c.other.active});
-}
 
 }  // namespace
 
@@ -75,12 +71,16 @@ std::vector<capture::InterfaceOptions> interface_options(const CaptureOptions& c
   return out;
 }
 
+std::chrono::seconds store_lateness(const capture::FlowTimeouts& timeouts) {
+  return std::chrono::seconds((capture::max_export_delay(timeouts) + kNsPerSecond - 1) / kNsPerSecond);
+}
+
 storage::StoreOptions store_options(const AgentConfig& config) {
   storage::StoreOptions s;
   s.data_dir = config.storage.data_dir;
   s.shard_period = config.storage.shard_period == ShardPeriod::kDay ? std::chrono::seconds(86400)
                                                                     : std::chrono::seconds(3600);
-  s.active_timeout = longest_active(config.capture);
+  s.active_timeout = store_lateness(meter_options(config.capture).flows.timeouts);
   s.queue_capacity = config.storage.queue_capacity;
   s.batch_max_records = config.storage.batch_max_rows;
   s.batch_max_delay = config.storage.batch_max_ms;

@@ -27,6 +27,9 @@ std::vector<std::uint16_t> control_ports(const capture::AttributionOptions& attr
 // One entry per configured interface, each with its own meter options.
 std::vector<capture::InterfaceOptions> interface_options(const CaptureOptions& capture);
 storage::StoreOptions store_options(const AgentConfig& config);
+// How late after its first packet capture can hand storage a record
+// (StoreOptions::active_timeout): capture::max_export_delay, in whole seconds.
+std::chrono::seconds store_lateness(const capture::FlowTimeouts& timeouts);
 LawfulApiOptions lawful_api_options(const AgentConfig& config);
 
 }  // namespace conntrail::agent

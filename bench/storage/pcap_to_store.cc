@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
   storage::StoreOptions o;
   o.data_dir = argv[2];
   o.queue_capacity = 1u << 20;
+  // How late a record can come after its first packet, as the agent computes it.
+  o.active_timeout = std::chrono::seconds(
+      capture::max_export_delay(capture::CaptureOptions{}.meter.flows.timeouts) / kNsPerSecond + 1);
   o.seal_on_stop = seal;
   o.seal_in_background = seal;
   o.clock = [&] { return clock.load(std::memory_order_relaxed); };

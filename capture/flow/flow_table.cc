@@ -29,6 +29,14 @@ IpAddress to_ip(const Address16& a, bool v6) noexcept {
 
 }  // namespace
 
+TimestampNs max_export_delay(const FlowTimeouts& t) noexcept {
+  TimestampNs longest = 0;
+  for (const ProtocolTimeouts& p : {t.tcp, t.udp, t.icmp, t.other}) {
+    longest = std::max(longest, p.active + p.idle);
+  }
+  return longest + t.tcp_close_linger + kNsPerSecond;  // + the meter's 1 s sweep interval
+}
+
 static_assert(sizeof(FlowKey) + 68 == 112, "flow entry budget");
 
 std::size_t FlowTable::flows_for_memory(std::size_t bytes) noexcept {

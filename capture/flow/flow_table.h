@@ -54,6 +54,12 @@ struct FlowTimeouts {
   TimestampNs tcp_close_linger = 5 * kNsPerSecond;
 };
 
+// The longest a record can take to be exported after its first packet: its
+// active timeout, then at most one idle timeout of silence, the TCP close
+// linger and one sweep interval. Storage keeps a shard open this long past its
+// period, so no record arrives for a shard that is already sealed.
+TimestampNs max_export_delay(const FlowTimeouts& timeouts) noexcept;
+
 struct FlowTableOptions {
   FlowTimeouts timeouts;
   std::size_t max_flows = 1 << 20;  // hard cap; see flows_for_memory()

@@ -17,11 +17,7 @@ constexpr TimestampNs kRetentionMargin = 60 * kNsPerSecond;
 }  // namespace
 
 TimestampNs closed_retention_for(const FlowTimeouts& t) noexcept {
-  TimestampNs longest = 0;
-  for (const ProtocolTimeouts& p : {t.tcp, t.udp, t.icmp, t.other}) {
-    longest = std::max(longest, p.active + p.idle);
-  }
-  return longest + t.tcp_close_linger + kNsPerSecond + kRetentionMargin;
+  return max_export_delay(t) + kRetentionMargin;
 }
 
 AttributionStage::AttributionStage(AttributionOptions options, TimePrecision precision,

@@ -38,8 +38,13 @@ std::uint64_t hash_bytes(std::span<const std::uint8_t> bytes, std::uint64_t seed
     for (int k = 0; k < 8; ++k) w |= static_cast<std::uint64_t>(bytes[i + k]) << (8 * k);
     h = mix(h ^ w);
   }
+  // The tail is shorter than 8 bytes; `k < 8` says so to the optimiser too
+  // (GCC 12 -O3 otherwise warns of a shift past 64 bits it cannot rule out).
   std::uint64_t w = 0;
-  for (int k = 0; i < bytes.size(); ++i, ++k) w |= static_cast<std::uint64_t>(bytes[i]) << (8 * k);
+  const std::size_t rest = bytes.size() - i;
+  for (std::size_t k = 0; k < rest && k < 8; ++k) {
+    w |= static_cast<std::uint64_t>(bytes[i + k]) << (8 * k);
+  }
   return mix(h ^ w ^ 0x5555);
 }
 

@@ -1,12 +1,15 @@
 // storage/store/flow_writer.cc — see flow_writer.h.
 #include "storage/store/flow_writer.h"
 
+#include "storage/retention/calendar.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 
 #include "storage/codec/flow_block.h"
+#include "storage/retention/calendar.h"
 #include "storage/seal/sealer.h"
 #include "storage/shard/open_shard.h"
 #include "storage/shard/shard_name.h"
@@ -151,6 +154,7 @@ WriterStats FlowWriter::stats() const {
   s.sessions_written = sessions_written_.load();
   s.rows_failed = rows_failed_.load();
   s.rows_late = rows_late_.load();
+  s.rows_expired = rows_expired_.load();
   s.counters_moved = counters_moved_.load();
   s.counters_dropped = counters_dropped_.load();
   s.queue_rejected = queue_rejected_.load();
@@ -187,6 +191,12 @@ void FlowWriter::run() {
   for (;;) {
     bool stopping = false;
     std::uint64_t flush_ticket = 0;
+    // The clock as the queue is drained: every record pushed before this
+    // instant is in `items`. Shards are closed by this time, not by a later
+    // reading — a producer that moved the clock on after pushing a record
+    // for period P must not get P closed while that record still waits in
+    // the queue (it would then be refused as late).
+    TimestampNs drained_at = 0;
     {
       std::unique_lock lock(mu_);
       const auto deadline = SteadyClock::now() + options_.batch_max_delay / 4;
@@ -194,6 +204,7 @@ void FlowWriter::run() {
         return stopping_ || flush_requested_ > flush_done_ ||
                queued_records_ >= options_.batch_max_records;
       });
+      drained_at = options_.now();
       items.swap(queue_);
       queued_records_ = 0;
       stopping = stopping_;
@@ -212,7 +223,7 @@ void FlowWriter::run() {
       if (retry_ok) commit_all(stopping);
     }
     if (due) batch_start_ms = now_ms;
-    close_due_shards(stopping);
+    close_due_shards(stopping, drained_at);
 
     if (flush_ticket > 0) {
       std::lock_guard lock(mu_);
@@ -247,6 +258,17 @@ void FlowWriter::dispatch(std::vector<Item>& items) {
     std::int64_t start = period_of(t, period_seconds_).start;
     const bool is_counter = std::holds_alternative<CounterItem>(item);
     const bool is_session = std::holds_alternative<SessionRecord>(item);
+    // Older than the retention already (an import of an old capture): the
+    // sweeper would delete the shard under the writer's feet, and the law
+    // says the record must not be kept. Counted, never written.
+    if (is_expired(ShardPeriod{start, period_seconds_}, options_.now(), options_.retention_months)) {
+      if (is_counter) {
+        counters_dropped_.fetch_add(1);
+      } else {
+        rows_expired_.fetch_add(1);
+      }
+      continue;
+    }
     // A period this or an earlier writer sealed cannot take records any more.
     auto writable = [&](std::int64_t period_start) {
       if (closed_.count(period_start) != 0) return false;
@@ -359,8 +381,7 @@ void FlowWriter::close_shard(std::int64_t start) {
   shards_.erase(it);
 }
 
-void FlowWriter::close_due_shards(bool stopping) {
-  const TimestampNs wall = options_.now();
+void FlowWriter::close_due_shards(bool stopping, TimestampNs wall) {
   const TimestampNs wait =
       (options_.active_timeout.count() + options_.seal_margin.count()) * kNsPerSecond;
   const TimestampNs idle =

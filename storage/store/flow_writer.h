@@ -50,6 +50,7 @@ struct WriterStats {
   std::uint64_t sessions_written = 0;  // session records committed
   std::uint64_t rows_failed = 0;       // flows + sessions that will never be written
   std::uint64_t rows_late = 0;         // of rows_failed: flows whose period was already sealed
+  std::uint64_t rows_expired = 0;      // older than the retention on arrival: not kept, by law
   std::uint64_t counters_moved = 0;  // counter updates for a sealed period, kept in the current one
   std::uint64_t counters_dropped = 0;  // counter updates with no writable period (clock far behind)
   std::uint64_t queue_rejected = 0;    // try_push returned false (queue full or stopped)
@@ -109,7 +110,7 @@ class FlowWriter {
   void run();
   void dispatch(std::vector<Item>& items);
   void commit_all(bool final_attempt);
-  void close_due_shards(bool stopping);
+  void close_due_shards(bool stopping, TimestampNs wall);
   void close_shard(std::int64_t start);
   void note_failure(const Error& e);
 
@@ -139,7 +140,7 @@ class FlowWriter {
   // Stats: atomics written by the writer, read by anyone.
   std::atomic<std::uint64_t> rows_written_{0}, sessions_written_{0}, rows_failed_{0}, rows_late_{0},
       queue_rejected_{0}, batches_{0}, commit_failures_{0}, counters_moved_{0},
-      counters_dropped_{0};
+      counters_dropped_{0}, rows_expired_{0};
   std::atomic<std::size_t> retry_backlog_{0};
   std::atomic<bool> disk_alarm_{false};
   mutable std::mutex error_mu_;

@@ -25,7 +25,9 @@ struct StoreOptions {
   std::filesystem::path data_dir;
   // Shard length: 5 min .. 1 day, dividing a day (UTC-aligned).
   std::chrono::seconds shard_period{3600};
-  // Capture's active timeout: how late after its first packet a record can arrive.
+  // How late after its first packet a record can arrive: capture's active
+  // timeout plus an idle timeout, the close linger and a sweep
+  // (capture::max_export_delay; the agent passes it, the default is for tests).
   std::chrono::seconds active_timeout{300};
   // Extra wait after period end + active_timeout before a shard is closed for sealing.
   std::chrono::seconds seal_margin{60};

@@ -23,8 +23,11 @@ TEST(AttributionConfigTest, DefaultsMapToTheDocumentedAttribution) {
   EXPECT_EQ(a.dispatch.radius_accounting_ports, (std::vector<std::uint16_t>{1813, 1646}));
   EXPECT_EQ(a.tracker.open_bound, 86400 * kNsPerSecond);
   EXPECT_EQ(a.tracker.max_bindings, 1'000'000u);
-  // The agent's 1800 s active timeouts: closed sessions stay past any flow's export.
-  EXPECT_EQ(a.tracker.closed_retention, (1800 + 300 + 5 + 1 + 60) * kNsPerSecond);
+  // Closed sessions stay past any flow's export (300 s active + 300 s idle + linger, sweep,
+  // margin = 666 s with the agent's defaults), and never less than the tracker's own floor.
+  EXPECT_EQ(a.tracker.closed_retention,
+            std::max<TimestampNs>(capture::SessionTrackerConfig{}.closed_retention,
+                                  (300 + 300 + 5 + 1 + 60) * kNsPerSecond));
   EXPECT_EQ(control_ports(a), (std::vector<std::uint16_t>{1813, 1646, 67, 68, 547, 546}));
 }
 

@@ -29,8 +29,9 @@ if ! "$agent" --config "$tmp/min.conf" --print-config >"$tmp/effective" 2>"$tmp/
 fi
 awk '/^\[/ { sec = substr($1, 2, length($1) - 2) } /^[a-z_0-9]+ *=/ { print sec "." $1 }' \
   "$tmp/effective" | sort -u >"$tmp/parser"
-# Repeatable keys without a default (interface, subscriber_prefix) are not printed when empty.
-printf 'capture.interface\ncapture.subscriber_prefix\n' >>"$tmp/parser"
+# Repeatable keys are not printed when left at their default (interface, subscriber_prefix,
+# radius_port).
+printf 'capture.interface\ncapture.subscriber_prefix\nattribution.radius_port\n' >>"$tmp/parser"
 sort -u -o "$tmp/parser" "$tmp/parser"
 awk '/^\.SH \[/ { sec = substr($2, 2, length($2) - 2) } /^\.BI [a-z_0-9]+ "/ { print sec "." $2 }' \
   "$page" | sort -u >"$tmp/man"
