@@ -200,7 +200,18 @@ WorkerSpec DataPipeline::capture_worker() {
           [&](FlowRecord&& flow) {
             hb.beat();
             last_seen = std::max(last_seen, flow.last_ts);
-            push_flow(std::move(flow));
+            // A file has no kernel ring to overflow: wait for room in the
+            // writer's queue instead of shedding (live capture sheds). Only a
+            // stop gives up, and what it gives up is counted as a queue drop.
+            while (!writer_->try_push(FlowRecord(flow))) {
+              if (capture_stop_.load()) {
+                queue_drops_.fetch_add(1, std::memory_order_relaxed);
+                return;
+              }
+              hb.beat();
+              std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            }
+            flows_pushed_.fetch_add(1, std::memory_order_relaxed);
           },
           [&](const SessionRecord& session) { push_session(session); });
       if (!counters) {
