@@ -57,18 +57,7 @@ int run(std::span<const std::string> args) {
   capture_flags.add_to(desc);
 
   po::variables_map vm;
-  try {
-    const std::vector<std::string> argv(args.begin(), args.end());
-    po::store(po::command_line_parser(argv).options(desc).run(), vm);
-    if (vm.count("help") != 0) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::fprintf(stderr, "conntrail flows: %s\n", e.what());
-    return 2;
-  }
+  if (auto done = parse_options("flows", desc, args, vm)) return *done;
 
   const auto format = parse_output_format(format_text);
   const auto time_format = parse_time_format(time_text);

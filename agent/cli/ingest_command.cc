@@ -62,18 +62,7 @@ int run(std::span<const std::string> args) {
       "older than that is deleted by the store's retention sweep");
   capture_flags.add_to(desc);
   po::variables_map vm;
-  try {
-    const std::vector<std::string> argv(args.begin(), args.end());
-    po::store(po::command_line_parser(argv).options(desc).run(), vm);
-    if (vm.count("help") != 0) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::fprintf(stderr, "conntrail ingest: %s\n", e.what());
-    return 2;
-  }
+  if (auto done = parse_options("ingest", desc, args, vm)) return *done;
   const auto options = capture_flags.build();
   if (!options) {
     std::fprintf(stderr, "conntrail ingest: %s\n", options.error().message.c_str());

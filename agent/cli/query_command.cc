@@ -39,18 +39,7 @@ int run_query(std::span<const std::string> args) {
       "retention, for the completeness report (default 12)")(
       "active-timeout", po::value(&active_timeout), "capture's active timeout in s (default 300)");
   po::variables_map vm;
-  try {
-    std::vector<std::string> argv(args.begin(), args.end());
-    po::store(po::command_line_parser(argv).options(desc).run(), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::fprintf(stderr, "conntrail query: %s\n", e.what());
-    return 2;
-  }
+  if (auto done = parse_options("query", desc, args, vm)) return *done;
   storage::Query q;
   auto bad = [](const std::string& what) {
     std::fprintf(stderr, "conntrail query: %s\n", what.c_str());

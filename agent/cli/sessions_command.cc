@@ -80,18 +80,7 @@ int run(std::span<const std::string> args) {
        "bound on tracked bindings; the earliest deadline is evicted beyond it")
       ("stats", po::bool_switch(&stats), "print parsing and session counters to stderr");
   po::variables_map vm;
-  try {
-    const std::vector<std::string> argv(args.begin(), args.end());
-    po::store(po::command_line_parser(argv).options(desc).run(), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::fprintf(stderr, "conntrail sessions: %s\n", e.what());
-    return 2;
-  }
+  if (auto done = parse_options("sessions", desc, args, vm)) return *done;
   const auto format = parse_output_format(format_text);
   const auto time_format = parse_time_format(time_text);
   if (!format || !time_format) {

@@ -23,6 +23,7 @@
 
 #include "agent/cli/command.h"
 #include "agent/config/agent_config.h"
+#include "agent/net/socket_address.h"
 #include "core/handle.h"
 #include "storage/retention/calendar.h"
 #include "storage/retention/retention.h"
@@ -47,20 +48,7 @@ std::string scrape(const agent::ListenAddress& at) {
   UniqueFd fd(::socket(at.address.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return {};
   sockaddr_storage ss{};
-  socklen_t len = 0;
-  if (at.address.is_v4()) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(at.port);
-    sin->sin_addr.s_addr = htonl(at.address.v4_host_order());
-    len = sizeof *sin;
-  } else {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(at.port);
-    std::copy(at.address.bytes().begin(), at.address.bytes().end(), sin6->sin6_addr.s6_addr);
-    len = sizeof *sin6;
-  }
+  const socklen_t len = agent::net::to_sockaddr(at.address, at.port, ss);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) return {};
   const std::string request = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
   if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
@@ -116,18 +104,7 @@ int run(std::span<const std::string> args) {
   desc.add_options()("help,h", "show this help")(
       "config", po::value(&config_path), "the agent's configuration (default /etc/conntrail/conntrail.conf)");
   po::variables_map vm;
-  try {
-    const std::vector<std::string> argv(args.begin(), args.end());
-    po::store(po::command_line_parser(argv).options(desc).run(), vm);
-    if (vm.count("help") != 0) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::fprintf(stderr, "conntrail status: %s\n", e.what());
-    return 2;
-  }
+  if (auto done = parse_options("status", desc, args, vm)) return *done;
   auto config = agent::load_config(config_path);
   if (!config) {
     for (const auto& e : config.error()) std::fprintf(stderr, "%s\n", e.to_string().c_str());

@@ -1,5 +1,6 @@
 // agent/http2/server.cc — listeners, the epoll loop, connection limits and timers.
 #include "agent/http2/server.h"
+#include "agent/net/socket_address.h"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -40,23 +41,12 @@ Result<UniqueFd> bind_listener(const agent::ListenAddress& a, std::uint16_t* bou
   if (!fd.valid()) return fail(ErrorCode::kIo, "socket: " + errno_text(errno));
   int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  if (v4) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(a.port);
-    std::memcpy(&sin->sin_addr, a.address.bytes().data() + 12, 4);
-    len = sizeof(sockaddr_in);
-  } else {
+  if (!v4) {
     // [::] means IPv6 only; list 0.0.0.0 separately for IPv4 (no mapped-address surprises).
     ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(a.port);
-    std::memcpy(&sin6->sin6_addr, a.address.bytes().data(), 16);
-    len = sizeof(sockaddr_in6);
   }
+  sockaddr_storage ss{};
+  socklen_t len = agent::net::to_sockaddr(a.address, a.port, ss);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     return fail(ErrorCode::kIo,
                 fmt::format("api.listen {}: bind: {}", a.to_string(), errno_text(errno)));

@@ -1,4 +1,5 @@
 #include "agent/metrics/metrics_server.h"
+#include "agent/net/socket_address.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -51,22 +52,9 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::create(const agent::Listen
     return fail(ErrorCode::kIo, fmt::format("metrics.listen: socket: {}", std::strerror(errno)));
   int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (!v4) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
   sockaddr_storage ss{};
-  socklen_t len = 0;
-  if (v4) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(a.port);
-    std::memcpy(&sin->sin_addr, a.address.bytes().data() + 12, 4);
-    len = sizeof(sockaddr_in);
-  } else {
-    ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(a.port);
-    std::memcpy(&sin6->sin6_addr, a.address.bytes().data(), 16);
-    len = sizeof(sockaddr_in6);
-  }
+  socklen_t len = agent::net::to_sockaddr(a.address, a.port, ss);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd.get(), 16) != 0) {
     return fail(ErrorCode::kIo,
                 fmt::format("metrics.listen {}: {}", a.to_string(), std::strerror(errno)));
