@@ -102,6 +102,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   daemon.set_api_handler([&api](const http2::HttpRequest& r) { return (*api)->handle(r); });
+  daemon.on_reload([&pipeline](const agent::AgentConfig& fresh) {
+    pipeline.set_retention_months(static_cast<int>(fresh.storage.retention_months));
+  });
   daemon.on_reload([&api](const agent::AgentConfig&) {
     if (auto r = (*api)->reload_officers(); !r) {
       agent::log::write(agent::LogLevel::kError, "officers: reload failed, keeping the old file: " +

@@ -92,6 +92,10 @@ void DataPipeline::refresh_status() {
   store_status_ = *s;
 }
 
+void DataPipeline::set_retention_months(int months) {
+  if (writer_) writer_->set_retention_months(months);
+}
+
 StatusFigures DataPipeline::status() const {
   StatusFigures f;
   std::lock_guard lock(mu_);

@@ -47,6 +47,8 @@ class DataPipeline {
 
   WorkerSpec storage_worker();
   WorkerSpec capture_worker();
+  // SIGHUP: the retention storage applies from now on.
+  void set_retention_months(int months);
   // Thread-safe snapshot for GET /v1/status and STATUS=.
   StatusFigures status() const;
 

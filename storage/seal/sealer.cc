@@ -76,7 +76,7 @@ void Sealer::run() {
   for (;;) {
     if (std::chrono::steady_clock::now() >= next_sweep) {
       next_sweep = std::chrono::steady_clock::now() + options_.sweep_interval;
-      auto swept = sweep_expired(options_.data_dir, options_.retention_months, options_.now());
+      auto swept = sweep_expired(options_.data_dir, retention_months_.load(), options_.now());
       std::lock_guard lock(mu_);
       if (swept) {
         stats_.expired += swept->expired.size();

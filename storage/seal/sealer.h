@@ -9,6 +9,8 @@
 // queryable meanwhile. stop() seals what is queued and returns.
 #pragma once
 
+#include <atomic>
+
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -50,12 +52,15 @@ class Sealer {
   // Seals what is queued (one attempt each), then joins the thread.
   void stop();
   Stats stats() const;
+  // SIGHUP: the retention the next sweeps use (1..120 months, validated by the caller).
+  void set_retention_months(int months) noexcept { retention_months_.store(months); }
 
  private:
   explicit Sealer(const StoreOptions& options);
   void run();
 
   const StoreOptions options_;
+  std::atomic<int> retention_months_{options_.retention_months};
   Manifest manifest_;
   mutable std::mutex mu_;
   std::condition_variable wake_;

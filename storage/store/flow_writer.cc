@@ -243,6 +243,11 @@ void FlowWriter::run() {
   flushed_.notify_all();
 }
 
+void FlowWriter::set_retention_months(int months) noexcept {
+  retention_months_.store(months);
+  if (sealer_) sealer_->set_retention_months(months);
+}
+
 void FlowWriter::dispatch(std::vector<Item>& items) {
   for (auto& item : items) {
     TimestampNs t = 0;
@@ -261,7 +266,7 @@ void FlowWriter::dispatch(std::vector<Item>& items) {
     // Older than the retention already (an import of an old capture): the
     // sweeper would delete the shard under the writer's feet, and the law
     // says the record must not be kept. Counted, never written.
-    if (is_expired(ShardPeriod{start, period_seconds_}, options_.now(), options_.retention_months)) {
+    if (is_expired(ShardPeriod{start, period_seconds_}, options_.now(), retention_months_.load())) {
       if (is_counter) {
         counters_dropped_.fetch_add(1);
       } else {

@@ -95,6 +95,9 @@ class FlowWriter {
   void stop();
 
   WriterStats stats() const;
+  // SIGHUP: a new retention for the records refused as expired and for the
+  // sealer's sweeps, without a restart.
+  void set_retention_months(int months) noexcept;
   const StoreOptions& options() const noexcept { return options_; }
 
  private:
@@ -115,6 +118,7 @@ class FlowWriter {
   void note_failure(const Error& e);
 
   const StoreOptions options_;
+  std::atomic<int> retention_months_{options_.retention_months};
   const std::int64_t period_seconds_;
 
   // Producer side, guarded by mu_.

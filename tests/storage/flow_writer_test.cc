@@ -269,3 +269,42 @@ TEST(FlowWriterSealingTest, LateSessionsAndCountersAreFiledInTheCurrentPeriod) {
 
 }  // namespace
 }  // namespace conntrail::storage
+
+namespace conntrail::storage {
+namespace {
+
+// A record older than the retention is not kept (the law says delete it, and
+// the sweeper would delete its shard under the writer); it is counted. The
+// retention can change at run time (SIGHUP) and applies from then on.
+TEST(FlowWriterTest, CountsRecordsOlderThanTheRetentionAndFollowsARetentionChange) {
+  testing::TestDir dir;
+  const TimestampNs now = (1'790'000'000LL / 3600) * 3600 * kNsPerSecond;
+  std::atomic<TimestampNs> clock{now};
+  auto w = FlowWriter::start(options_for(dir.path(), &clock));
+  ASSERT_TRUE(w) << w.error().message;
+  auto flow_at = [](TimestampNs t) {
+    FlowRecord f;
+    f.src_ip = *IpAddress::parse("100.64.0.7");
+    f.dst_ip = *IpAddress::parse("192.0.2.1");
+    f.proto = 6;
+    f.first_ts = f.last_ts = t;
+    return f;
+  };
+  const TimestampNs two_months_ago = now - 61LL * 86400 * kNsPerSecond;
+  const TimestampNs two_years_ago = now - 731LL * 86400 * kNsPerSecond;
+  ASSERT_TRUE((*w)->try_push(flow_at(two_years_ago)));   // beyond 12 months: refused
+  ASSERT_TRUE((*w)->try_push(flow_at(two_months_ago)));  // inside 12 months: kept
+  ASSERT_TRUE((*w)->flush());
+  EXPECT_EQ((*w)->stats().rows_expired, 1u);
+  EXPECT_EQ((*w)->stats().rows_written, 1u);
+
+  (*w)->set_retention_months(1);
+  ASSERT_TRUE((*w)->try_push(flow_at(two_months_ago)));  // now beyond the retention
+  ASSERT_TRUE((*w)->flush());
+  EXPECT_EQ((*w)->stats().rows_expired, 2u);
+  EXPECT_EQ((*w)->stats().rows_written, 1u);
+  (*w)->stop();
+}
+
+}  // namespace
+}  // namespace conntrail::storage
