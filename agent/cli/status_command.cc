@@ -154,6 +154,11 @@ int run(std::span<const std::string> args) {
   }
 
   if (!agent_running || !config->metrics.listen_enabled) return 0;
+  if (config->metrics.listen.port == 0) {
+    std::printf("metrics      the agent chose its metrics port at start (listen = %s): see its log\n",
+                config->metrics.listen.to_string().c_str());
+    return 0;
+  }
   const auto text = scrape(config->metrics.listen);
   if (text.empty()) {
     std::printf("metrics      no answer from %s\n", config->metrics.listen.to_string().c_str());

@@ -3,16 +3,20 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "agent/log/log.h"
 #include "agent/runtime/module_options.h"
 #include "capture/pipeline/capture_file.h"
+#include "storage/retention/calendar.h"
 
 namespace conntrail::agent {
 namespace {
 
 constexpr auto kTick = std::chrono::milliseconds(250);
+// The `interface` label of counters from an offline capture file.
+constexpr const char* kFileInterface = "file";
 constexpr int kTicksPerPublish = 20;  // capture counters and status every 5 s
 
 CaptureCounters minus(const CaptureCounters& a, const CaptureCounters& b) {
@@ -70,8 +74,9 @@ void DataPipeline::publish_counters(TimestampNs now) {
     std::lock_guard lock(mu_);
     std::uint64_t capture_side_drops = 0;  // live: the attribution queue was full
     if (live_) {
+      interfaces_ = live_->counters();
       CaptureCounters sum;
-      for (const auto& i : live_->counters()) sum += i.counters;
+      for (const auto& i : interfaces_) sum += i.counters;
       capture_side_drops = sum.queue_drops;
       capture_totals_ = sum;
     }
@@ -93,6 +98,7 @@ void DataPipeline::refresh_status() {
 }
 
 void DataPipeline::set_retention_months(int months) {
+  retention_months_.store(months);
   if (writer_) writer_->set_retention_months(months);
 }
 
@@ -199,6 +205,7 @@ WorkerSpec DataPipeline::capture_worker() {
       options.meter = meter_options(config_.capture);
       options.attribution = attribution_options(config_);
       TimestampNs last_seen = 0;
+      capture::CaptureFileReport report;
       auto counters = capture::read_capture_file(
           config_.capture.pcap_file, options,
           [&](FlowRecord&& flow) {
@@ -217,7 +224,7 @@ WorkerSpec DataPipeline::capture_worker() {
             }
             flows_pushed_.fetch_add(1, std::memory_order_relaxed);
           },
-          [&](const SessionRecord& session) { push_session(session); });
+          [&](const SessionRecord& session) { push_session(session); }, &report);
       if (!counters) {
         return fail(counters.error().code,
                     "capture file " + config_.capture.pcap_file + ": " + counters.error().message);
@@ -225,6 +232,11 @@ WorkerSpec DataPipeline::capture_worker() {
       {
         std::lock_guard lock(mu_);
         capture_totals_ = *counters;
+        capture::InterfaceCounters file;
+        file.interface = kFileInterface;
+        file.counters = *counters;
+        file.decode_errors = report.decode_errors;
+        interfaces_.assign(1, std::move(file));
       }
       // The file's counters belong to the time it covers, not to now.
       publish_counters(last_seen);
@@ -243,56 +255,55 @@ WorkerSpec DataPipeline::capture_worker() {
 }
 
 void DataPipeline::register_metrics(metrics::Registry& m) {
-  auto totals = [this](auto field) {
-    return [this, field]() {
-      std::lock_guard lock(mu_);
-      return static_cast<double>(capture_totals_.*field);
+  // Per interface (live) or `file` (offline input), from the snapshot the
+  // storage worker refreshes every 5 s.
+  std::vector<std::string> names = config_.capture.interfaces;
+  if (names.empty() && !config_.capture.pcap_file.empty()) names.push_back(kFileInterface);
+  for (const std::string& name : names) {
+    const metrics::Labels labels{{"interface", name}};
+    auto field = [this, name](auto member) {
+      return [this, name, member]() {
+        std::lock_guard lock(mu_);
+        for (const auto& i : interfaces_) {
+          if (i.interface == name) return static_cast<double>(i.counters.*member);
+        }
+        return 0.0;
+      };
     };
-  };
-  m.counter_callback("conntrail_capture_packets_total", "Packets handed to the decoder", {},
-                     totals(&CaptureCounters::packets));
-  m.counter_callback("conntrail_capture_bytes_total", "Wire bytes of captured packets", {},
-                     totals(&CaptureCounters::bytes));
-  m.counter_callback("conntrail_capture_decode_errors_total", "Packets that belonged to no flow",
-                     {}, totals(&CaptureCounters::decode_errors));
-  m.counter_callback("conntrail_capture_kernel_drops_total", "pcap_stats ps_drop", {},
-                     totals(&CaptureCounters::kernel_drops));
-  m.counter_callback("conntrail_capture_interface_drops_total", "pcap_stats ps_ifdrop", {},
-                     totals(&CaptureCounters::interface_drops));
-  m.counter_callback("conntrail_flows_exported_total", "Flow records exported by capture", {},
-                     totals(&CaptureCounters::flows_exported));
-  m.counter_callback("conntrail_flows_evicted_total",
-                     "Flow records exported early at the flow table cap", {},
-                     totals(&CaptureCounters::flows_evicted));
-  m.counter_callback("conntrail_sessions_pushed_total",
-                     "Attribution session records handed to storage", {},
-                     [this] { return static_cast<double>(sessions_pushed_.load()); });
-  m.counter_callback("conntrail_sessions_queue_drops_total",
-                     "Attribution session records shed because the storage queue was full", {},
-                     [this] { return static_cast<double>(session_drops_.load()); });
-  auto attribution = [this](auto pick) {
-    return [this, pick]() {
+    m.counter_callback("conntrail_capture_packets_total", "Packets handed to the decoder", labels,
+                       field(&CaptureCounters::packets));
+    m.counter_callback("conntrail_capture_bytes_total", "Wire bytes of captured packets", labels,
+                       field(&CaptureCounters::bytes));
+    m.counter_callback("conntrail_capture_kernel_drops_total", "pcap_stats ps_drop", labels,
+                       field(&CaptureCounters::kernel_drops));
+    m.counter_callback("conntrail_capture_interface_drops_total", "pcap_stats ps_ifdrop", labels,
+                       field(&CaptureCounters::interface_drops));
+    m.counter_callback("conntrail_flows_exported_total", "Flow records exported by capture",
+                       labels, field(&CaptureCounters::flows_exported));
+    m.counter_callback("conntrail_flows_evicted_total",
+                       "Flow records exported early at the flow table cap", labels,
+                       field(&CaptureCounters::flows_evicted));
+    m.gauge_callback("conntrail_flows_active", "Flows in the flow table", labels, [this, name] {
       std::lock_guard lock(mu_);
-      return attribution_ ? static_cast<double>(pick(attribution_->stats())) : 0.0;
-    };
-  };
-  using AttributionStats = capture::AttributionServiceStats;
-  m.counter_callback("conntrail_attribution_control_datagrams_total",
-                     "RADIUS accounting / DHCP datagrams from the live control handles", {},
-                     attribution([](const AttributionStats& s) { return s.control_datagrams; }));
-  m.counter_callback("conntrail_attribution_control_drops_total",
-                     "Control datagrams shed (attribution queue full) or too large to parse", {},
-                     attribution([](const AttributionStats& s) {
-                       return s.control_dropped + s.control_oversized;
-                     }));
-  m.counter_callback(
-      "conntrail_attribution_truncated_total", "RADIUS/DHCP messages cut by the snaplen: not used",
-      {},
-      attribution([](const AttributionStats& s) { return s.report.parsing.truncated_payloads; }));
-  m.counter_callback(
-      "conntrail_attribution_overlaps_total",
-      "Bindings opened while another authority held the address (ambiguous)", {},
-      attribution([](const AttributionStats& s) { return s.report.tracker.overlaps; }));
+      for (const auto& i : interfaces_) {
+        if (i.interface == name) return static_cast<double>(i.flows_active);
+      }
+      return 0.0;
+    });
+    for (std::size_t k = 1; k < capture::kDecodeErrorKinds; ++k) {
+      const auto kind = static_cast<capture::DecodeError>(k);
+      m.counter_callback("conntrail_capture_decode_errors_total",
+                         "Malformed or unusable packets by kind (dropped kinds belong to no flow)",
+                         {{"interface", name}, {"kind", std::string(capture::to_string(kind))}},
+                         [this, name, kind] {
+                           std::lock_guard lock(mu_);
+                           for (const auto& i : interfaces_) {
+                             if (i.interface == name) return static_cast<double>(i.decode_errors[kind]);
+                           }
+                           return 0.0;
+                         });
+    }
+  }
   m.counter_callback("conntrail_storage_queue_drops_total",
                      "Flow records shed because the storage queue was full", {},
                      [this] { return static_cast<double>(queue_drops_.load()); });
@@ -322,6 +333,26 @@ void DataPipeline::register_metrics(metrics::Registry& m) {
                    store(&storage::StoreStatus::shards_sealed));
   m.gauge_callback("conntrail_storage_bytes", "Bytes of shards and manifest on disk", {},
                    store(&storage::StoreStatus::bytes_on_disk));
+  m.gauge_callback("conntrail_storage_disk_free_bytes",
+                   "Bytes available to the agent on the data directory's file system", {}, [this] {
+                     std::error_code ec;
+                     const auto space = std::filesystem::space(config_.storage.data_dir, ec);
+                     return ec ? 0.0 : static_cast<double>(space.available);
+                   });
+  m.gauge_callback("conntrail_storage_oldest_data_age_seconds",
+                   "Age of the start of the oldest stored period", {}, [this] {
+                     std::lock_guard lock(mu_);
+                     if (!store_status_.oldest_period_start) return 0.0;
+                     return static_cast<double>(wall_now() - *store_status_.oldest_period_start) / 1e9;
+                   });
+  m.gauge_callback("conntrail_storage_retention_seconds",
+                   "Data older than this is deleted (the retention, in seconds, as of now)", {},
+                   [this] {
+                     const auto now = wall_now();
+                     return static_cast<double>(
+                                now - storage::retention_cutoff(now, retention_months_.load())) /
+                            1e9;
+                   });
   m.gauge_callback("conntrail_storage_flows", "Flow records stored", {},
                    store(&storage::StoreStatus::flows_stored));
 }

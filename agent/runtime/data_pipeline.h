@@ -70,6 +70,8 @@ class DataPipeline {
   // are the sum of LiveCapture's per-interface snapshots.
   mutable std::mutex mu_;
   CaptureCounters capture_totals_;     // guarded by mu_
+  std::vector<capture::InterfaceCounters> interfaces_;  // per interface; guarded by mu_
+  std::atomic<int> retention_months_{static_cast<int>(config_.storage.retention_months)};
   CaptureCounters published_;          // what was handed to the writer so far; guarded by mu_
   storage::StoreStatus store_status_;  // guarded by mu_
   std::atomic<std::uint64_t> queue_drops_{0};

@@ -462,6 +462,29 @@ TEST_F(WalkingSkeletonTest, StoresEveryFlowOfTheDemoCaptureAndServesTheLawfulWor
   EXPECT_GE(shard_files, 1u);
   EXPECT_EQ(shard_files, stored["shards"].get<std::uint64_t>());
 
+  // The operator's view: Prometheus metrics of the capture, by interface (`file` for an
+  // offline capture), and `conntrail status`, agree with what was stored.
+  {
+    std::smatch m;
+    const std::string log = slurp(log_);
+    ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(metrics on port (\d+))"))) << log;
+    const auto metrics = run("curl -s http://127.0.0.1:" + m[1].str() + "/metrics");
+    ASSERT_EQ(metrics.exit_code, 0);
+    EXPECT_NE(metrics.out.find("conntrail_flows_exported_total{interface=\"file\"} " +
+                               std::to_string(expected.size()) + "\n"),
+              std::string::npos)
+        << metrics.out;
+    EXPECT_NE(metrics.out.find("conntrail_capture_decode_errors_total{interface=\"file\",kind="),
+              std::string::npos);
+    EXPECT_NE(metrics.out.find("conntrail_storage_disk_free_bytes "), std::string::npos);
+    const auto status = run(kTool + " status --config " + config_.string());
+    EXPECT_EQ(status.exit_code, 0) << status.out;
+    EXPECT_NE(status.out.find("agent        running"), std::string::npos) << status.out;
+    EXPECT_NE(status.out.find("storage      " + std::to_string(expected.size()) + " flows,"),
+              std::string::npos)
+        << status.out;
+  }
+
   // The same records, field for field, through the storage query over the whole capture.
   const std::string whole_from = std::to_string(capture_end_ - 24 * 3600);
   const std::string whole_to = std::to_string(std::time(nullptr) + 3600);
