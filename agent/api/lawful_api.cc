@@ -759,6 +759,11 @@ Result<void> LawfulApi::record_deletion(const DataDeletion& d) {
   return {};
 }
 
+std::uint64_t LawfulApi::journal_length() const {
+  std::lock_guard lock(core_->mu);
+  return core_->journal->last_seq();
+}
+
 Result<storage::JournalVerifyReport> LawfulApi::verify_journal() const {
   std::lock_guard lock(core_->mu);
   return storage::verify_journal(core_->journal->path(), core_->options.journal.max_line_bytes);

@@ -93,6 +93,8 @@ class LawfulApi {
   Result<void> reload_officers();
   // The storage manifest's hook: journal a deletion of retained data.
   Result<void> record_deletion(const DataDeletion& deletion);
+  // Entries in the audit journal (its last sequence number), for metrics.
+  std::uint64_t journal_length() const;
   // Offline-equivalent verification of the journal file.
   Result<storage::JournalVerifyReport> verify_journal() const;
 

@@ -101,6 +101,9 @@ int main(int argc, char** argv) {
     agent::log::write(agent::LogLevel::kError, "api: " + api.error().message);
     return 1;
   }
+  daemon.metrics().gauge_callback("conntrail_audit_journal_entries",
+                                  "Entries in the hash-chained audit journal", {},
+                                  [&api] { return static_cast<double>((*api)->journal_length()); });
   daemon.set_api_handler([&api](const http2::HttpRequest& r) { return (*api)->handle(r); });
   daemon.on_reload([&pipeline](const agent::AgentConfig& fresh) {
     pipeline.set_retention_months(static_cast<int>(fresh.storage.retention_months));

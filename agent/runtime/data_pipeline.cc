@@ -93,8 +93,23 @@ void DataPipeline::refresh_status() {
     log::write(LogLevel::kWarning, "storage: status: " + s.error().message);
     return;
   }
+  // Write rate since the last refresh, and free space, for the STATUS= line.
+  const auto now = std::chrono::steady_clock::now();
+  const std::uint64_t written = writer_ ? writer_->stats().rows_written : 0;
+  std::error_code ec;
+  const auto space = std::filesystem::space(config_.storage.data_dir, ec);
   std::lock_guard lock(mu_);
   store_status_ = *s;
+  const double seconds = std::chrono::duration<double>(now - rate_since_).count();
+  if (seconds > 0 && written >= rate_rows_) {
+    flows_per_second_ = static_cast<double>(written - rate_rows_) / seconds;
+  }
+  rate_rows_ = written;
+  rate_since_ = now;
+  disk_free_percent_ = ec || space.capacity == 0
+                           ? -1.0
+                           : 100.0 * static_cast<double>(space.available) /
+                                 static_cast<double>(space.capacity);
 }
 
 void DataPipeline::set_retention_months(int months) {
@@ -108,12 +123,12 @@ StatusFigures DataPipeline::status() const {
   f.flows_stored = store_status_.flows_stored;
   f.shards = store_status_.shards_open + store_status_.shards_sealed;
   const auto w = writer_ ? writer_->stats() : storage::WriterStats{};
+  // The agent's STATUS= line already says flows stored and shards.
   f.summary = fmt::format(
-      "{} packets, {} flows stored, {} drops (kernel {}, queue {}), {} shards{}",
-      capture_totals_.packets, store_status_.flows_stored,
+      "{:.0f} flows/s, {} packets, {} drops (kernel {}, queue {}), {:.0f}% disk free{}",
+      flows_per_second_, capture_totals_.packets,
       capture_totals_.kernel_drops + capture_totals_.interface_drops + capture_totals_.queue_drops,
-      capture_totals_.kernel_drops, capture_totals_.queue_drops,
-      store_status_.shards_open + store_status_.shards_sealed,
+      capture_totals_.kernel_drops, capture_totals_.queue_drops, disk_free_percent_,
       w.disk_alarm ? ", DISK ALARM: " + w.last_error : "");
   return f;
 }

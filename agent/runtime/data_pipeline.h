@@ -24,6 +24,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 
@@ -71,6 +72,11 @@ class DataPipeline {
   mutable std::mutex mu_;
   CaptureCounters capture_totals_;     // guarded by mu_
   std::vector<capture::InterfaceCounters> interfaces_;  // per interface; guarded by mu_
+  // For the STATUS= line; guarded by mu_.
+  double flows_per_second_ = 0;
+  double disk_free_percent_ = -1;
+  std::uint64_t rate_rows_ = 0;
+  std::chrono::steady_clock::time_point rate_since_ = std::chrono::steady_clock::now();
   std::atomic<int> retention_months_{static_cast<int>(config_.storage.retention_months)};
   CaptureCounters published_;          // what was handed to the writer so far; guarded by mu_
   storage::StoreStatus store_status_;  // guarded by mu_
