@@ -39,16 +39,18 @@
 #include <thread>
 #include <vector>
 
+#include "tests/integration/agent_harness.h"
+
 namespace conntrail {
 namespace {
+
+using namespace integration;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Json = nlohmann::json;
 
 const std::string kSource = CONNTRAIL_SOURCE_DIR;
-const std::string kAgent = std::string(CONNTRAIL_BINARY_DIR) + "/agent/conntrail-agent";
-const std::string kTool = std::string(CONNTRAIL_BINARY_DIR) + "/agent/conntrail";
 // Debian's python3: the demo scripts use only the standard library, but a pyenv python3
 // earlier on PATH may lack Debian's modules.
 const std::string kPython = "/usr/bin/python3";
@@ -56,39 +58,6 @@ const std::string kPython = "/usr/bin/python3";
 // The demo request's selectors (scripts/demo.sh writes the same into var/demo/request.json).
 const std::string kSelectorIp = "100.64.0.10";
 const std::string kSelectorPrefix = "2001:db8:100:100::/56";
-
-struct Command {
-  int exit_code = -1;
-  std::string out;  // stdout only; stderr goes to the test log
-};
-
-Command run(const std::string& cmd) {
-  Command r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 8192> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(line);
-  }
-  return out;
-}
 
 std::vector<std::string> split(const std::string& line, char sep) {
   std::vector<std::string> out;
@@ -142,14 +111,6 @@ std::vector<std::string> flow_multiset(const std::string& csv) {
 std::vector<std::string> sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
   return v;
-}
-
-std::string rfc3339(std::time_t t) {
-  char buf[32];
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 class WalkingSkeletonTest : public ::testing::Test {
@@ -224,61 +185,12 @@ class WalkingSkeletonTest : public ::testing::Test {
     ASSERT_EQ(check.exit_code, 0) << check.out;
   }
 
-  void open_notify_socket() {
-    notify_path_ = (dir_ / "notify.sock").string();
-    notify_fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ASSERT_GE(notify_fd_, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    ASSERT_LT(notify_path_.size(), sizeof(addr.sun_path));
-    notify_path_.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
-    ASSERT_EQ(::bind(notify_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  }
+  void open_notify_socket() { notify_.open(dir_ / "notify.sock"); }
 
-  // fork + exec of the agent with NOTIFY_SOCKET set and stderr into `log`.
-  pid_t spawn(const fs::path& log) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      ::setenv("NOTIFY_SOCKET", notify_path_.c_str(), 1);
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd >= 0) ::dup2(fd, STDERR_FILENO);
-      if (::chdir(dir_.c_str()) != 0) ::_exit(126);
-      ::execl(kAgent.c_str(), kAgent.c_str(), "--config", config_.c_str(), nullptr);
-      ::_exit(127);
-    }
-    return pid;
-  }
+  pid_t spawn(const fs::path& log) { return spawn_agent(config_, dir_, notify_, log); }
 
-  // The next notify datagram that starts with `prefix` (others are skipped), or "".
   std::string await_state(std::string_view prefix, std::chrono::seconds timeout = 30s) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      pollfd p{notify_fd_, POLLIN, 0};
-      if (::poll(&p, 1, 200) != 1) continue;
-      char buf[4096];
-      const ssize_t n = ::recv(notify_fd_, buf, sizeof(buf), 0);
-      if (n <= 0) continue;
-      std::string s(buf, static_cast<std::size_t>(n));
-      // sd_notify may send several assignments in one datagram.
-      for (const auto& line : lines(s)) {
-        if (line.starts_with(prefix)) return line;
-      }
-    }
-    return {};
-  }
-
-  // Exit code of `pid` once it exits (-1 on a signal, -2 when it has not exited in time).
-  static int await_exit(pid_t& pid, std::chrono::seconds timeout = 30s) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      int status = 0;
-      if (::waitpid(pid, &status, WNOHANG) == pid) {
-        pid = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    return -2;
+    return notify_.await_state(prefix, timeout);
   }
 
   // Starts the agent and waits for READY=1; reads the API port from its start-up line
@@ -417,8 +329,7 @@ class WalkingSkeletonTest : public ::testing::Test {
   }
 
   fs::path dir_, pki_, data_, pcap_, config_, log_;
-  std::string notify_path_;
-  int notify_fd_ = -1;
+  NotifySocket notify_;
   std::time_t capture_end_ = 0;
   pid_t agent_ = -1;
   pid_t second_ = -1;
