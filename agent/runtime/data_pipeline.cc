@@ -276,14 +276,18 @@ void DataPipeline::register_metrics(metrics::Registry& m) {
   if (names.empty() && !config_.capture.pcap_file.empty()) names.push_back(kFileInterface);
   for (const std::string& name : names) {
     const metrics::Labels labels{{"interface", name}};
-    auto field = [this, name](auto member) {
-      return [this, name, member]() {
+    // One value of this interface's latest counters snapshot (0 before the first).
+    auto read = [this, name](auto value_of) {
+      return [this, name, value_of]() {
         std::lock_guard lock(mu_);
         for (const auto& i : interfaces_) {
-          if (i.interface == name) return static_cast<double>(i.counters.*member);
+          if (i.interface == name) return static_cast<double>(value_of(i));
         }
         return 0.0;
       };
+    };
+    auto field = [&read](auto member) {
+      return read([member](const capture::InterfaceCounters& i) { return i.counters.*member; });
     };
     m.counter_callback("conntrail_capture_packets_total", "Packets handed to the decoder", labels,
                        field(&CaptureCounters::packets));
@@ -298,25 +302,15 @@ void DataPipeline::register_metrics(metrics::Registry& m) {
     m.counter_callback("conntrail_flows_evicted_total",
                        "Flow records exported early at the flow table cap", labels,
                        field(&CaptureCounters::flows_evicted));
-    m.gauge_callback("conntrail_flows_active", "Flows in the flow table", labels, [this, name] {
-      std::lock_guard lock(mu_);
-      for (const auto& i : interfaces_) {
-        if (i.interface == name) return static_cast<double>(i.flows_active);
-      }
-      return 0.0;
-    });
+    m.gauge_callback("conntrail_flows_active", "Flows in the flow table", labels,
+                     read([](const capture::InterfaceCounters& i) { return i.flows_active; }));
     for (std::size_t k = 1; k < capture::kDecodeErrorKinds; ++k) {
       const auto kind = static_cast<capture::DecodeError>(k);
-      m.counter_callback("conntrail_capture_decode_errors_total",
-                         "Malformed or unusable packets by kind (dropped kinds belong to no flow)",
-                         {{"interface", name}, {"kind", std::string(capture::to_string(kind))}},
-                         [this, name, kind] {
-                           std::lock_guard lock(mu_);
-                           for (const auto& i : interfaces_) {
-                             if (i.interface == name) return static_cast<double>(i.decode_errors[kind]);
-                           }
-                           return 0.0;
-                         });
+      m.counter_callback(
+          "conntrail_capture_decode_errors_total",
+          "Malformed or unusable packets by kind (dropped kinds belong to no flow)",
+          {{"interface", name}, {"kind", std::string(capture::to_string(kind))}},
+          read([kind](const capture::InterfaceCounters& i) { return i.decode_errors[kind]; }));
     }
   }
   m.counter_callback("conntrail_storage_queue_drops_total",
