@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     o.page_size = 4096;
     variants.push_back({"", o});
   }
-  for (int ps : {4096, 8192, 65536}) {
+  for (int ps : {1024, 2048, 4096, 8192, 65536}) {
     for (std::size_t rows : {1024u, 2048u, 4096u}) {
       for (int level : {3, 6}) {
         SealOptions o;
