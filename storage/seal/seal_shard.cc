@@ -9,13 +9,16 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
 #include "core/handle.h"
 #include "storage/codec/flow_block.h"
 #include "storage/hash/sha256.h"
+#include "storage/seal/flow_sorter.h"
 #include "storage/seal/sealed_format.h"
 #include "storage/shard/schema.h"
 #include "storage/shard/shard_counts.h"
@@ -36,9 +39,6 @@ struct Key16Hash {
   }
 };
 
-const IpAddress& sort_address(const FlowRecord& f) noexcept {
-  return f.subscriber_side == SubscriberSide::kDst ? f.dst_ip : f.src_ip;
-}
 const IpAddress& other_address(const FlowRecord& f) noexcept {
   return f.subscriber_side == SubscriberSide::kDst ? f.src_ip : f.dst_ip;
 }
@@ -58,13 +58,15 @@ void remove_with_side_files(const std::filesystem::path& p) {
 }
 
 struct OpenContents {
-  std::vector<FlowRecord> flows;
+  std::uint64_t flows = 0;  // records handed to the sorter
   std::vector<SessionRecord> sessions;
   CaptureCounters counters;
 };
 
+// Reads the open shard: its flows go into `sorter` block by block (never all
+// in memory unless they fit its limit), sessions and counters are returned.
 Result<OpenContents> read_open_contents(const std::filesystem::path& path,
-                                        const ShardPeriod& period) {
+                                        const ShardPeriod& period, FlowSorter& sorter) {
   // Read-write so that SQLite may replay a WAL left by a crashed writer.
   auto db = sql::Db::open(path, sql::OpenMode::kReadWrite);
   if (!db) return std::unexpected(db.error());
@@ -85,7 +87,10 @@ Result<OpenContents> read_open_contents(const std::filesystem::path& path,
     if (auto r = dec.decode(blocks->column_blob(0), part); !r) {
       return fail(r.error().code, path.string() + ": " + r.error().message);
     }
-    std::move(part.begin(), part.end(), std::back_inserter(c.flows));
+    for (auto& f : part) {
+      if (auto r = sorter.add(std::move(f)); !r) return std::unexpected(r.error());
+    }
+    c.flows += part.size();
   }
   auto ses = db->prepare(std::string(kSelectSessionColumns) + " FROM sessions ORDER BY id");
   if (!ses) return std::unexpected(ses.error());
@@ -136,107 +141,160 @@ TimestampNs seal_deadline(const ShardPeriod& period, std::chrono::seconds active
   return period.end() + (active_timeout.count() + margin.count()) * kNsPerSecond;
 }
 
-Result<void> write_sealed_file(const std::filesystem::path& path, const ShardPeriod& period,
-                               std::vector<FlowRecord>& flows,
-                               const std::vector<SessionRecord>& sessions,
-                               const CaptureCounters& counters, const SealOptions& options) {
-  remove_with_side_files(path);
-  // Sort a permutation, not the records: a record is ~150 bytes, an index 4.
-  std::vector<std::uint32_t> order(flows.size());
-  std::iota(order.begin(), order.end(), 0u);
-  if (options.sort_by_subscriber_address) {
-    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
-      const FlowRecord& a = flows[x];
-      const FlowRecord& b = flows[y];
-      const auto& ka = sort_address(a).bytes();
-      const auto& kb = sort_address(b).bytes();
-      if (ka != kb) return ka < kb;
-      return a.first_ts < b.first_ts;
-    });
-  } else {
-    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
-      return flows[x].first_ts < flows[y].first_ts;
-    });
-  }
-  auto db = sql::Db::open(path, sql::OpenMode::kCreate);
-  if (!db) return std::unexpected(db.error());
-  if (auto r = db->exec(fmt::format("PRAGMA page_size = {}; PRAGMA journal_mode = OFF;"
-                                    " PRAGMA synchronous = OFF;",
-                                    options.page_size));
-      !r) {
-    return r;
-  }
-  auto txn = sql::Transaction::begin(*db);
-  if (!txn) return std::unexpected(txn.error());
-  if (auto r = db->exec(kCommonSchemaSql); !r) return r;
-  if (auto r = db->exec(kSealedSchemaSql); !r) return r;
-  if (auto r = write_meta(*db, period, "sealed"); !r) return r;
+namespace {
 
-  auto ins = db->prepare(
-      "INSERT INTO blocks(id, key_lo, key_hi, min_first_ts, max_first_ts, rows, data)"
-      " VALUES(?,?,?,?,?,?,?)");
-  if (!ins) return std::unexpected(ins.error());
-  codec::FlowBlockEncoder enc(options.zstd_level);
-  std::unordered_map<Key16, std::vector<std::uint32_t>, Key16Hash> ip_postings;
-  std::unordered_map<std::string, std::vector<std::uint32_t>> sub_postings;
-  std::vector<std::uint8_t> block;
-  const std::size_t rows_per_block = std::max<std::size_t>(1, options.block_rows);
-  std::uint32_t id = 0;
-  std::vector<FlowRecord> part_buf;
-  part_buf.reserve(rows_per_block);
-  for (std::size_t off = 0; off < flows.size(); off += rows_per_block) {
-    ++id;
-    part_buf.clear();
-    const std::size_t end = std::min(flows.size(), off + rows_per_block);
-    for (std::size_t k = off; k < end; ++k) part_buf.push_back(std::move(flows[order[k]]));
-    const std::span<const FlowRecord> part(part_buf);
-    TimestampNs lo = part.front().first_ts, hi = lo;
-    Key16 key_lo = sort_address(part.front()).bytes(), key_hi = key_lo;
-    for (const auto& f : part) {
+// Writes a sealed file from records fed in sealed order (FlowSorter's
+// output): cuts them into blocks, collects the posting lists, and at finish()
+// writes the indexes, sessions, counters and statistics, in one transaction.
+class SealedFileWriter {
+ public:
+  static Result<std::unique_ptr<SealedFileWriter>> create(const std::filesystem::path& path,
+                                                          const ShardPeriod& period,
+                                                          const SealOptions& options) {
+    remove_with_side_files(path);
+    auto db = sql::Db::open(path, sql::OpenMode::kCreate);
+    if (!db) return std::unexpected(db.error());
+    std::unique_ptr<SealedFileWriter> w(new SealedFileWriter(std::move(*db), options));
+    if (auto r = w->db_.exec(fmt::format("PRAGMA page_size = {}; PRAGMA journal_mode = OFF;"
+                                         " PRAGMA synchronous = OFF;",
+                                         options.page_size));
+        !r) {
+      return std::unexpected(r.error());
+    }
+    auto txn = sql::Transaction::begin(w->db_);
+    if (!txn) return std::unexpected(txn.error());
+    w->txn_.emplace(std::move(*txn));
+    if (auto r = w->db_.exec(kCommonSchemaSql); !r) return std::unexpected(r.error());
+    if (auto r = w->db_.exec(kSealedSchemaSql); !r) return std::unexpected(r.error());
+    if (auto r = write_meta(w->db_, period, "sealed"); !r) return std::unexpected(r.error());
+    auto ins = w->db_.prepare(
+        "INSERT INTO blocks(id, key_lo, key_hi, min_first_ts, max_first_ts, rows, data)"
+        " VALUES(?,?,?,?,?,?,?)");
+    if (!ins) return std::unexpected(ins.error());
+    w->insert_block_.emplace(std::move(*ins));
+    return w;
+  }
+
+  Result<void> add(FlowRecord&& f) {
+    part_.push_back(std::move(f));
+    if (part_.size() >= rows_per_block_) return flush_block();
+    return {};
+  }
+
+  Result<void> finish(const std::vector<SessionRecord>& sessions,
+                      const CaptureCounters& counters) {
+    if (auto r = flush_block(); !r) return r;
+    if (auto r = db_.exec(kSealedIndexSql); !r) return r;
+    codec::Compressor zstd(options_.zstd_level);
+    if (auto r = write_pages(db_, "ip_pages", ip_postings_, options_.page_entries, zstd); !r) {
+      return r;
+    }
+    if (auto r = write_pages(db_, "subscriber_pages", sub_postings_, options_.page_entries, zstd);
+        !r) {
+      return r;
+    }
+    auto ses = db_.prepare(kInsertSessionSql);
+    if (!ses) return std::unexpected(ses.error());
+    std::vector<const SessionRecord*> sorted;
+    for (const auto& s : sessions) sorted.push_back(&s);
+    std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
+      return a->address.network().bytes() < b->address.network().bytes();
+    });
+    for (const auto* s : sorted) {
+      if (auto r = insert_session(*ses, *s); !r) return r;
+    }
+    auto cnt = db_.prepare(kAddCountersSql);
+    if (!cnt) return std::unexpected(cnt.error());
+    if (auto r = add_counters(*cnt, counters); !r) return r;
+    if (auto r = db_.exec("ANALYZE"); !r) return r;
+    insert_block_.reset();
+    return txn_->commit();
+  }
+
+ private:
+  SealedFileWriter(sql::Db db, const SealOptions& options)
+      : db_(std::move(db)),
+        options_(options),
+        rows_per_block_(std::clamp<std::size_t>(options.block_rows, 1, codec::kMaxBlockRows)),
+        encoder_(options.zstd_level) {
+    part_.reserve(rows_per_block_);
+  }
+
+  Result<void> flush_block() {
+    if (part_.empty()) return {};
+    ++id_;
+    TimestampNs lo = part_.front().first_ts, hi = lo;
+    Key16 key_lo = sort_address(part_.front()).bytes(), key_hi = key_lo;
+    for (const auto& f : part_) {
       lo = std::min(lo, f.first_ts);
       hi = std::max(hi, f.first_ts);
       const auto& k = sort_address(f).bytes();
       key_lo = std::min(key_lo, k);
       key_hi = std::max(key_hi, k);
-      auto& ip = ip_postings[other_address(f).bytes()];
-      if (ip.empty() || ip.back() != id) ip.push_back(id);
+      auto& ip = ip_postings_[other_address(f).bytes()];
+      if (ip.empty() || ip.back() != id_) ip.push_back(id_);
       if (!f.subscriber.empty()) {
-        auto& sub = sub_postings[f.subscriber];
-        if (sub.empty() || sub.back() != id) sub.push_back(id);
+        auto& sub = sub_postings_[f.subscriber];
+        if (sub.empty() || sub.back() != id_) sub.push_back(id_);
       }
     }
-    block.clear();
-    if (auto r = enc.encode(part, block); !r) return r;
-    ins->bind(1, static_cast<std::int64_t>(id))
+    block_.clear();
+    if (auto r = encoder_.encode(part_, block_); !r) return r;
+    insert_block_->bind(1, static_cast<std::int64_t>(id_))
         .bind_blob(2, key_lo)
         .bind_blob(3, key_hi)
         .bind(4, lo)
         .bind(5, hi)
-        .bind(6, static_cast<std::int64_t>(part.size()))
-        .bind_blob(7, block);
-    if (auto r = ins->run(); !r) return r;
+        .bind(6, static_cast<std::int64_t>(part_.size()))
+        .bind_blob(7, block_);
+    if (auto r = insert_block_->run(); !r) return r;
+    part_.clear();
+    return {};
   }
-  if (auto r = db->exec(kSealedIndexSql); !r) return r;
-  codec::Compressor zstd(options.zstd_level);
-  if (auto r = write_pages(*db, "ip_pages", ip_postings, options.page_entries, zstd); !r) return r;
-  if (auto r = write_pages(*db, "subscriber_pages", sub_postings, options.page_entries, zstd); !r) {
+
+  sql::Db db_;  // before txn_ and the statement, which refer to it
+  std::optional<sql::Transaction> txn_;
+  std::optional<sql::Statement> insert_block_;
+  SealOptions options_;
+  std::size_t rows_per_block_;
+  codec::FlowBlockEncoder encoder_;
+  std::vector<FlowRecord> part_;
+  std::vector<std::uint8_t> block_;
+  std::uint32_t id_ = 0;
+  std::unordered_map<Key16, std::vector<std::uint32_t>, Key16Hash> ip_postings_;
+  std::unordered_map<std::string, std::vector<std::uint32_t>> sub_postings_;
+};
+
+SealOrder seal_order(const SealOptions& options) {
+  return SealOrder{.by_subscriber_address = options.sort_by_subscriber_address};
+}
+
+Result<void> write_sorted(const std::filesystem::path& path, const ShardPeriod& period,
+                          FlowSorter& sorter, const std::vector<SessionRecord>& sessions,
+                          const CaptureCounters& counters, const SealOptions& options) {
+  auto writer = SealedFileWriter::create(path, period, options);
+  if (!writer) return std::unexpected(writer.error());
+  if (auto r = sorter.drain([&](FlowRecord&& f) { return (*writer)->add(std::move(f)); }); !r) {
     return r;
   }
-  auto ses = db->prepare(kInsertSessionSql);
-  if (!ses) return std::unexpected(ses.error());
-  std::vector<const SessionRecord*> sorted;
-  for (const auto& s : sessions) sorted.push_back(&s);
-  std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
-    return a->address.network().bytes() < b->address.network().bytes();
-  });
-  for (const auto* s : sorted) {
-    if (auto r = insert_session(*ses, *s); !r) return r;
+  return (*writer)->finish(sessions, counters);
+}
+
+}  // namespace
+
+Result<void> write_sealed_file(const std::filesystem::path& path, const ShardPeriod& period,
+                               std::vector<FlowRecord>& flows,
+                               const std::vector<SessionRecord>& sessions,
+                               const CaptureCounters& counters, const SealOptions& options) {
+  // The caller already holds every record: sort them in memory.
+  FlowSorter sorter(seal_order(options),
+                    {.memory_rows = flows.size() + 1, .block_rows = options.block_rows},
+                    path.parent_path());
+  for (auto& f : flows) {
+    if (auto r = sorter.add(std::move(f)); !r) return r;
   }
-  auto cnt = db->prepare(kAddCountersSql);
-  if (!cnt) return std::unexpected(cnt.error());
-  if (auto r = add_counters(*cnt, counters); !r) return r;
-  if (auto r = db->exec("ANALYZE"); !r) return r;
-  return txn->commit();
+  flows.clear();
+  return write_sorted(path, period, sorter, sessions, counters, options);
 }
 
 Result<SealResult> seal_shard(const std::filesystem::path& data_dir, const ShardPeriod& period,
@@ -250,22 +308,25 @@ Result<SealResult> seal_shard(const std::filesystem::path& data_dir, const Shard
   if (std::filesystem::exists(sealed_path, ec)) {
     return fail(ErrorCode::kInvalidArgument, "already sealed: " + sealed_path.string());
   }
-  auto contents = read_open_contents(open_path, period);
+  FlowSorter sorter(seal_order(options),
+                    {.memory_rows = options.memory_rows, .block_rows = options.block_rows},
+                    open_path.parent_path());
+  auto contents = read_open_contents(open_path, period, sorter);
   if (!contents) return std::unexpected(contents.error());
   SealResult result;
   result.period = period;
   result.path = sealed_path;
-  result.rows = contents->flows.size();
+  result.rows = contents->flows;
   result.sessions = contents->sessions.size();
 
   const std::filesystem::path tmp = sealed_path.string() + ".tmp";
-  auto written = write_sealed_file(tmp, period, contents->flows, contents->sessions,
-                                   contents->counters, options);
+  auto written =
+      write_sorted(tmp, period, sorter, contents->sessions, contents->counters, options);
   if (!written) {
     remove_with_side_files(tmp);
     return std::unexpected(written.error());
   }
-  contents->flows = {};  // release the memory before hashing
+  result.runs_spilled = sorter.runs_spilled();
   // Check what was written before it replaces the open shard.
   auto counted = count_shard_rows(tmp);
   if (!counted || counted->flows != result.rows || counted->sessions != result.sessions) {

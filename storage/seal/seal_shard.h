@@ -2,7 +2,9 @@
 //
 // seal_shard() is the one function that makes the transition:
 //   1. read the open shard (read-only; the writer has closed it),
-//   2. write `<stem>.sealed.sqlite.tmp`: records sorted and re-cut into
+//   2. write `<stem>.sealed.sqlite.tmp`: records sorted (in bounded memory:
+//      runs spilled to an anonymous file when the shard exceeds
+//      SealOptions::memory_rows, flow_sorter.h) and re-cut into
 //      blocks, indexes built (sealed_format.h), sessions and counters copied,
 //      meta form=sealed, ANALYZE; one transaction, no journal (the file is
 //      not a shard until renamed),
@@ -35,6 +37,9 @@ struct SealOptions {
   // per block read warm; 64 KiB pages waste up to 60 % on ~40 KB block blobs.
   int page_size = 1024;
   bool sort_by_subscriber_address = true;  // false: sort by first_ts (measured alternative)
+  // Records seal_shard holds in memory (~150–200 bytes each) before it sorts
+  // them in runs spilled to a temporary file and merged (flow_sorter.h).
+  std::size_t memory_rows = 1 << 18;  // measured: 3 M-row shard 618 → 113 MB peak RSS, same CPU
 };
 
 struct SealResult {
@@ -44,6 +49,7 @@ struct SealResult {
   std::uint64_t sessions = 0;
   std::uint64_t bytes = 0;
   std::string sha256;
+  std::size_t runs_spilled = 0;  // 0: the shard was sorted in memory
 };
 
 // Writes the sealed form of the given contents at `path` (no manifest, no
