@@ -20,12 +20,22 @@ std::uint64_t mix(std::uint64_t x) noexcept {  // splitmix64 finaliser
   return x;
 }
 
-std::uint64_t address_hash(const IpAddress& a) noexcept {
-  return hash_bytes(a.bytes(), kAddressSeed);
+std::uint64_t address_hash(const std::array<std::uint8_t, 16>& bytes) noexcept {
+  return hash_bytes(bytes, kAddressSeed);
 }
+std::uint64_t address_hash(const IpAddress& a) noexcept { return address_hash(a.bytes()); }
 
 std::uint64_t subscriber_hash(std::string_view s) noexcept {
   return hash_bytes({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}, kSubscriberSeed);
+}
+
+// Sets the probe bits of `h` in a filter of `bits` bits (a power of two).
+void set_bits(std::uint8_t* p, std::size_t bits, std::uint64_t h) noexcept {
+  const std::uint64_t h2 = (h >> 32) | 1;
+  for (int k = 0; k < kProbes; ++k) {
+    const std::uint64_t bit = (h + k * h2) & (bits - 1);
+    p[bit >> 3] |= static_cast<std::uint8_t>(1u << (bit & 7));
+  }
 }
 
 }  // namespace
@@ -48,6 +58,17 @@ std::uint64_t hash_bytes(std::span<const std::uint8_t> bytes, std::uint64_t seed
   return mix(h ^ w ^ 0x5555);
 }
 
+KeyFilterBuilder::KeyFilterBuilder(std::size_t distinct_keys)
+    : bits_(std::bit_ceil(std::max<std::size_t>(64, distinct_keys * 8)) / 8, 0) {}
+
+void KeyFilterBuilder::add_address(const std::array<std::uint8_t, 16>& address_bytes) noexcept {
+  set_bits(bits_.data(), bits_.size() * 8, address_hash(address_bytes));
+}
+
+void KeyFilterBuilder::add_subscriber(std::string_view subscriber) noexcept {
+  set_bits(bits_.data(), bits_.size() * 8, subscriber_hash(subscriber));
+}
+
 void build_block_filter(std::span<const FlowRecord> records, std::vector<std::uint8_t>& out) {
   // Sized for every key occurrence (duplicates set the same bits): no set of
   // distinct keys is needed, which keeps this off the ingest profile.
@@ -56,13 +77,7 @@ void build_block_filter(std::span<const FlowRecord> records, std::vector<std::ui
   const std::size_t base = out.size();
   out.resize(base + bits / 8, 0);
   auto* p = out.data() + base;
-  auto set = [&](std::uint64_t h) {
-    const std::uint64_t h2 = (h >> 32) | 1;
-    for (int k = 0; k < kProbes; ++k) {
-      const std::uint64_t bit = (h + k * h2) & (bits - 1);
-      p[bit >> 3] |= static_cast<std::uint8_t>(1u << (bit & 7));
-    }
-  };
+  auto set = [&](std::uint64_t h) { set_bits(p, bits, h); };
   const std::string* last_subscriber = nullptr;
   for (const auto& f : records) {
     set(address_hash(f.src_ip));

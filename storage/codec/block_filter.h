@@ -7,6 +7,7 @@
 // endpoint and the subscriber string (domain-separated so they cannot collide).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -20,6 +21,21 @@ std::uint64_t hash_bytes(std::span<const std::uint8_t> bytes, std::uint64_t seed
 
 // Serialized filter for `records`; appends to out.
 void build_block_filter(std::span<const FlowRecord> records, std::vector<std::uint8_t>& out);
+
+// A filter over a known number of distinct keys — a sealed shard's summary
+// (storage/summary/shard_summary.h) — with the layout and probes above, so
+// BlockFilterView reads it: 8–16 bits per key (a power of two in total), a
+// few % false positives at worst.
+class KeyFilterBuilder {
+ public:
+  explicit KeyFilterBuilder(std::size_t distinct_keys);
+  void add_address(const std::array<std::uint8_t, 16>& address_bytes) noexcept;
+  void add_subscriber(std::string_view subscriber) noexcept;
+  std::vector<std::uint8_t> take() noexcept { return std::move(bits_); }
+
+ private:
+  std::vector<std::uint8_t> bits_;
+};
 
 // A filter as stored; an empty or malformed filter matches everything (so
 // damage costs speed, never answers).

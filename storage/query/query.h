@@ -52,7 +52,8 @@ struct QuerySummary {
   std::uint64_t rows = 0;         // rows handed to the callback
   bool stopped_early = false;     // the callback returned false
   std::size_t shards_open = 0;    // open shards read
-  std::size_t shards_sealed = 0;  // sealed shards read
+  std::size_t shards_sealed = 0;  // sealed shards read (including those skipped)
+  std::size_t shards_skipped = 0; // sealed shards their summary proved empty: not opened
   std::uint64_t blocks_read = 0;  // blocks decoded
   CaptureCounters counters;       // completeness counters summed over the shards read
   std::vector<Gap> gaps;          // parts of the window without data, in time order

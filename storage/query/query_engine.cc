@@ -13,6 +13,7 @@
 #include "storage/query/shard_reader.h"
 #include "storage/retention/calendar.h"
 #include "storage/shard/shard_name.h"
+#include "storage/summary/shard_summary.h"
 
 namespace conntrail::storage {
 namespace {
@@ -91,6 +92,41 @@ struct ShardResult {
 
 constexpr std::size_t kParallelBufferRows = 16384;
 
+// The result of a shard its summary proves empty: no rows, its counters.
+ShardResult skipped(const ShardSummary& s) {
+  ShardResult out;
+  out.form = ShardForm::kSealed;
+  out.counters = s.counters;
+  return out;
+}
+
+// For each file: its summary entry when that proves the shard holds nothing
+// for the query, else null. Only address and subscriber selectors can be
+// proven absent; a damaged or missing summary file proves nothing.
+std::vector<std::optional<ShardSummary>> shards_proven_empty(const std::vector<ShardFile>& files,
+                                                             const Query& q) {
+  std::vector<std::optional<ShardSummary>> out(files.size());
+  if (!q.ip && !q.subscriber) return out;
+  std::map<std::filesystem::path, std::vector<ShardSummary>> by_file;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const ShardFile& f = files[i];
+    if (f.form != ShardForm::kSealed) continue;
+    const auto path = summary_path_for(f.path);
+    auto it = by_file.find(path);
+    if (it == by_file.end()) {
+      auto entries = read_summary_file(path);
+      it = by_file.emplace(path, entries ? std::move(*entries) : std::vector<ShardSummary>{}).first;
+    }
+    for (const auto& s : it->second) {
+      if (s.period == f.period) {
+        if (!s.may_hold(q.ip, q.subscriber)) out[i] = s;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 ShardResult read_shard(const std::filesystem::path& data_dir, const ShardFile& f, const Query& q,
                        TimestampNs earliest, const std::atomic<bool>& cancel) {
   ShardResult out;
@@ -138,6 +174,9 @@ Result<QuerySummary> QueryEngine::run(const Query& query,
   auto listed = list_shard_files_between(options_.data_dir, earliest, query.to);
   if (!listed) return std::unexpected(listed.error());
   const auto files = one_per_period(std::move(*listed));
+  // Sealed shards their day summary proves empty for this query are not
+  // opened (storage/summary/shard_summary.h); their counters still count.
+  const auto proven_empty = shards_proven_empty(files, query);
 
   QuerySummary summary;
   const TimestampNs now = options_.now();
@@ -209,7 +248,9 @@ Result<QuerySummary> QueryEngine::run(const Query& query,
         if (cancel || next_claim >= n) return;
         i = next_claim++;
       }
-      ShardResult r = read_shard(options_.data_dir, files[i], query, earliest, cancel);
+      ShardResult r = proven_empty[i] ? skipped(*proven_empty[i])
+                                      : read_shard(options_.data_dir, files[i], query, earliest,
+                                                   cancel);
       std::lock_guard lock(mu);
       done.emplace(i, std::move(r));
       cv.notify_all();
@@ -234,6 +275,7 @@ Result<QuerySummary> QueryEngine::run(const Query& query,
     }
   } stop_pool{cancel, mu, cv, pool};
   auto result_of = [&](std::size_t i) {
+    if (proven_empty[i]) return skipped(*proven_empty[i]);
     if (!parallel) return read_shard(options_.data_dir, files[i], query, earliest, cancel);
     std::unique_lock lock(mu);
     cv.wait(lock, [&] { return done.count(i) != 0; });
@@ -253,6 +295,7 @@ Result<QuerySummary> QueryEngine::run(const Query& query,
         add_gap(summary.gaps, covered_to, f.period.start, cutoff, now);
       covered_to = std::max(covered_to, f.period.end());
     }
+    if (proven_empty[i]) ++summary.shards_skipped;
     if (r.form == ShardForm::kSealed) {
       ++summary.shards_sealed;
     } else {

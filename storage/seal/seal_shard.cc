@@ -14,12 +14,15 @@
 #include <optional>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/handle.h"
+#include "storage/codec/block_filter.h"
 #include "storage/codec/flow_block.h"
 #include "storage/hash/sha256.h"
 #include "storage/seal/flow_sorter.h"
 #include "storage/seal/sealed_format.h"
+#include "storage/summary/shard_summary.h"
 #include "storage/shard/schema.h"
 #include "storage/shard/shard_counts.h"
 #include "storage/sqlite/sqlite.h"
@@ -181,9 +184,12 @@ class SealedFileWriter {
     return {};
   }
 
-  Result<void> finish(const std::vector<SessionRecord>& sessions,
-                      const CaptureCounters& counters) {
+  // `key_filter` receives the shard's summary filter (empty when the shard has
+  // more distinct keys than a summary keeps, shard_summary.h).
+  Result<void> finish(const std::vector<SessionRecord>& sessions, const CaptureCounters& counters,
+                      std::vector<std::uint8_t>* key_filter) {
     if (auto r = flush_block(); !r) return r;
+    if (key_filter != nullptr) *key_filter = build_key_filter();
     if (auto r = db_.exec(kSealedIndexSql); !r) return r;
     codec::Compressor zstd(options_.zstd_level);
     if (auto r = write_pages(db_, "ip_pages", ip_postings_, options_.page_entries, zstd); !r) {
@@ -231,6 +237,8 @@ class SealedFileWriter {
       const auto& k = sort_address(f).bytes();
       key_lo = std::min(key_lo, k);
       key_hi = std::max(key_hi, k);
+      if (last_sort_key_ != k) sort_keys_.insert(k);  // sorted input: runs of one key
+      last_sort_key_ = k;
       auto& ip = ip_postings_[other_address(f).bytes()];
       if (ip.empty() || ip.back() != id_) ip.push_back(id_);
       if (!f.subscriber.empty()) {
@@ -252,6 +260,17 @@ class SealedFileWriter {
     return {};
   }
 
+  std::vector<std::uint8_t> build_key_filter() const {
+    const std::size_t keys = sort_keys_.size() + ip_postings_.size() + sub_postings_.size();
+    // 8 bits per key, rounded up to a power of two: at most kMaxFilterBytes.
+    if (keys > kMaxFilterBytes) return {};
+    codec::KeyFilterBuilder filter(keys);
+    for (const auto& k : sort_keys_) filter.add_address(k);
+    for (const auto& [k, blocks] : ip_postings_) filter.add_address(k);
+    for (const auto& [sub, blocks] : sub_postings_) filter.add_subscriber(sub);
+    return filter.take();
+  }
+
   sql::Db db_;  // before txn_ and the statement, which refer to it
   std::optional<sql::Transaction> txn_;
   std::optional<sql::Statement> insert_block_;
@@ -263,6 +282,8 @@ class SealedFileWriter {
   std::uint32_t id_ = 0;
   std::unordered_map<Key16, std::vector<std::uint32_t>, Key16Hash> ip_postings_;
   std::unordered_map<std::string, std::vector<std::uint32_t>> sub_postings_;
+  std::unordered_set<Key16, Key16Hash> sort_keys_;  // for the summary filter
+  std::optional<Key16> last_sort_key_;
 };
 
 SealOrder seal_order(const SealOptions& options) {
@@ -271,13 +292,14 @@ SealOrder seal_order(const SealOptions& options) {
 
 Result<void> write_sorted(const std::filesystem::path& path, const ShardPeriod& period,
                           FlowSorter& sorter, const std::vector<SessionRecord>& sessions,
-                          const CaptureCounters& counters, const SealOptions& options) {
+                          const CaptureCounters& counters, const SealOptions& options,
+                          std::vector<std::uint8_t>* key_filter = nullptr) {
   auto writer = SealedFileWriter::create(path, period, options);
   if (!writer) return std::unexpected(writer.error());
   if (auto r = sorter.drain([&](FlowRecord&& f) { return (*writer)->add(std::move(f)); }); !r) {
     return r;
   }
-  return (*writer)->finish(sessions, counters);
+  return (*writer)->finish(sessions, counters, key_filter);
 }
 
 }  // namespace
@@ -320,8 +342,9 @@ Result<SealResult> seal_shard(const std::filesystem::path& data_dir, const Shard
   result.sessions = contents->sessions.size();
 
   const std::filesystem::path tmp = sealed_path.string() + ".tmp";
-  auto written =
-      write_sorted(tmp, period, sorter, contents->sessions, contents->counters, options);
+  std::vector<std::uint8_t> key_filter;
+  auto written = write_sorted(tmp, period, sorter, contents->sessions, contents->counters, options,
+                              &key_filter);
   if (!written) {
     remove_with_side_files(tmp);
     return std::unexpected(written.error());
@@ -365,6 +388,12 @@ Result<SealResult> seal_shard(const std::filesystem::path& data_dir, const Shard
   // If this append fails the sealed file stays without an entry;
   // recover_interrupted_seals appends it later (the open file is kept until then).
   if (auto r = manifest.append(std::move(e)); !r) return std::unexpected(r.error());
+  // Best effort: without its summary entry the shard is simply opened by queries.
+  const ShardSummary summary{.period = period,
+                             .rows = result.rows,
+                             .counters = contents->counters,
+                             .filter = std::move(key_filter)};
+  if (auto r = record_shard_summary(sealed_path, summary); !r) result.summary_error = r.error();
   remove_with_side_files(open_path);
   return result;
 }

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "core/capture_counters.h"
@@ -50,6 +51,7 @@ struct SealResult {
   std::uint64_t bytes = 0;
   std::string sha256;
   std::size_t runs_spilled = 0;  // 0: the shard was sorted in memory
+  std::optional<Error> summary_error;  // the day summary could not be updated (shard is fine)
 };
 
 // Writes the sealed form of the given contents at `path` (no manifest, no

@@ -4,13 +4,16 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <optional>
 
+#include "storage/codec/flow_block.h"
 #include "storage/manifest/manifest.h"
 #include "storage/hash/sha256.h"
 #include "storage/shard/schema.h"
 #include "storage/shard/shard_counts.h"
 #include "storage/shard/shard_name.h"
 #include "storage/sqlite/sqlite.h"
+#include "storage/summary/shard_summary.h"
 
 namespace conntrail::storage {
 namespace {
@@ -51,6 +54,47 @@ void check_file(const std::filesystem::path& data_dir, const ShardFile& f,
   }
 }
 
+// A sealed shard's summary entry must describe it: same row count and
+// counters, and a filter that holds every address and subscriber of every
+// record (a filter that misses one would hide that shard from queries).
+void check_summary(const std::filesystem::path& data_dir, const ShardFile& f,
+                   const ShardSummary& entry, std::vector<VerifyProblem>& problems) {
+  const auto subject = rel_name(data_dir, summary_path_for(f.path));
+  const auto shard = rel_name(data_dir, f.path);
+  auto db = sql::Db::open(f.path, sql::OpenMode::kImmutable);
+  if (!db) return;  // check_file reports it
+  auto counters = read_counters(*db);
+  if (counters && *counters != entry.counters) {
+    problems.push_back({subject, "entry for " + shard + ": capture counters differ from the shard"});
+  }
+  auto blocks = db->prepare("SELECT data FROM blocks ORDER BY id");
+  if (!blocks) return;
+  codec::FlowBlockDecoder decoder;
+  std::vector<FlowRecord> rows;
+  std::uint64_t total = 0, missed = 0;
+  for (;;) {
+    auto row = blocks->step();
+    if (!row || !*row) break;
+    if (!decoder.decode(blocks->column_blob(0), rows)) return;  // check_file / hash report it
+    total += rows.size();
+    for (const auto& r : rows) {
+      const std::optional<std::string> sub =
+          r.subscriber.empty() ? std::nullopt : std::optional<std::string>(r.subscriber);
+      if (!entry.may_hold(r.src_ip, sub) || !entry.may_hold(r.dst_ip, std::nullopt)) ++missed;
+    }
+  }
+  if (total != entry.rows) {
+    problems.push_back({subject, fmt::format("entry for {}: says {} flows, the shard holds {}",
+                                             shard, entry.rows, total)});
+  }
+  if (missed != 0) {
+    problems.push_back(
+        {subject, fmt::format("entry for {}: its filter misses {} of {} flows (queries would "
+                              "skip them)",
+                              shard, missed, total)});
+  }
+}
+
 }  // namespace
 
 Result<VerifyReport> verify_store(const std::filesystem::path& data_dir) {
@@ -77,6 +121,22 @@ Result<VerifyReport> verify_store(const std::filesystem::path& data_dir) {
   std::map<std::string, const ShardFile*> present;
   for (const auto& f : *files) present[rel_name(data_dir, f.path)] = &f;
 
+  // Day summaries (storage/summary): read once per file, checked per shard.
+  std::map<std::filesystem::path, std::vector<ShardSummary>> summaries;
+  auto check_summary_of = [&](const ShardFile& f) {
+    const auto path = summary_path_for(f.path);
+    auto it = summaries.find(path);
+    if (it == summaries.end()) {
+      auto read = read_summary_file(path);
+      if (!read) {
+        report.problems.push_back({rel_name(data_dir, path), read.error().message});
+      }
+      it = summaries.emplace(path, read ? std::move(*read) : std::vector<ShardSummary>{}).first;
+    }
+    for (const auto& entry : it->second) {
+      if (entry.period == f.period) check_summary(data_dir, f, entry, report.problems);
+    }
+  };
   for (const auto& [file, e] : sealed) {
     auto it = present.find(file);
     if (it == present.end()) {
@@ -98,6 +158,7 @@ Result<VerifyReport> verify_store(const std::filesystem::path& data_dir) {
                              to_hex(*digest), e->seq, e->sha256)});
     }
     check_file(data_dir, *it->second, report.problems);
+    check_summary_of(*it->second);
     auto counts = count_shard_rows(it->second->path);
     if (counts && (counts->flows != e->rows || counts->sessions != e->sessions)) {
       report.problems.push_back(

@@ -8,6 +8,9 @@
 //    otherwise), its meta period equal to its name ("renamed/reordered"
 //    otherwise), row count equal, PRAGMA integrity_check = ok;
 //  - every sealed file the manifest does not list ("unrecorded");
+//  - each day summary file (storage/summary) reads back intact, and each of
+//    its entries matches its shard: rows, counters, and a filter that holds
+//    every record's addresses and subscriber (else queries would skip them);
 //  - every open shard: meta matches its name, integrity_check = ok.
 #pragma once
 

@@ -1,0 +1,168 @@
+// storage/summary/shard_summary.cc — see shard_summary.h.
+#include "storage/summary/shard_summary.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string_view>
+
+#include "core/handle.h"
+#include "storage/codec/block_filter.h"
+#include "storage/codec/byte_io.h"
+#include "storage/hash/sha256.h"
+
+namespace conntrail::storage {
+namespace {
+
+constexpr std::string_view kMagic = "CTSUM1\n";
+constexpr std::size_t kMaxEntryBytes = kMaxFilterBytes + 256;
+
+void encode_entry(const ShardSummary& s, std::vector<std::uint8_t>& out) {
+  std::vector<std::uint8_t> payload;
+  codec::ByteWriter w(payload);
+  w.svarint(s.period.start);
+  w.varint(static_cast<std::uint64_t>(s.period.seconds));
+  w.varint(s.rows);
+  const auto& c = s.counters;
+  for (const std::uint64_t v : {c.packets, c.bytes, c.decode_errors, c.kernel_drops,
+                                c.interface_drops, c.queue_drops, c.flows_exported,
+                                c.flows_evicted}) {
+    w.varint(v);
+  }
+  w.varint(s.filter.size());
+  w.bytes(s.filter);
+  codec::ByteWriter(out).varint(payload.size());
+  out.insert(out.end(), payload.begin(), payload.end());
+}
+
+Result<ShardSummary> decode_entry(std::span<const std::uint8_t> payload) {
+  codec::ByteReader r(payload);
+  ShardSummary s;
+  s.period.start = r.svarint();
+  s.period.seconds = static_cast<std::int64_t>(r.varint());
+  s.rows = r.varint();
+  auto& c = s.counters;
+  for (std::uint64_t* v : {&c.packets, &c.bytes, &c.decode_errors, &c.kernel_drops,
+                           &c.interface_drops, &c.queue_drops, &c.flows_exported,
+                           &c.flows_evicted}) {
+    *v = r.varint();
+  }
+  const std::uint64_t filter_bytes = r.varint();
+  if (!r.ok() || filter_bytes > kMaxFilterBytes || filter_bytes != r.remaining()) {
+    return fail(ErrorCode::kCorrupt, "summary entry: malformed");
+  }
+  const auto f = r.bytes(filter_bytes);
+  s.filter.assign(f.begin(), f.end());
+  return s;
+}
+
+Result<std::vector<std::uint8_t>> slurp(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::vector<std::uint8_t>{};
+  std::vector<std::uint8_t> bytes;
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::size_t>(std::max<std::streamoff>(0, in.tellg()));
+  if (size > kMaxSummaryFileBytes) {
+    return fail(ErrorCode::kCorrupt, path.string() + ": larger than any summary file");
+  }
+  in.seekg(0);
+  bytes.resize(size);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
+    return fail(ErrorCode::kIo, path.string() + ": read failed");
+  }
+  return bytes;
+}
+
+Result<void> write_file_durably(const std::filesystem::path& path,
+                                std::span<const std::uint8_t> bytes) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  auto io_fail = [&](const char* what) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return fail(err == ENOSPC ? ErrorCode::kNoSpace : ErrorCode::kIo,
+                tmp.string() + ": " + what + ": " + std::strerror(err));
+  };
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) return io_fail("open");
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return io_fail("write");
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) return io_fail("fsync");
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return io_fail("rename");
+  return {};
+}
+
+}  // namespace
+
+bool ShardSummary::may_hold(const std::optional<IpAddress>& ip,
+                            const std::optional<std::string>& subscriber) const noexcept {
+  if (filter.empty()) return true;
+  const codec::BlockFilterView view(filter);
+  if (ip && !view.may_contain(*ip)) return false;
+  if (subscriber && !view.may_contain_subscriber(*subscriber)) return false;
+  return true;
+}
+
+std::filesystem::path summary_path_for(const std::filesystem::path& shard_path) {
+  return shard_path.parent_path() / "summary.bin";
+}
+
+Result<std::vector<ShardSummary>> read_summary_file(const std::filesystem::path& path) {
+  auto bytes = slurp(path);
+  if (!bytes) return std::unexpected(bytes.error());
+  std::vector<ShardSummary> out;
+  if (bytes->empty()) return out;
+  const std::size_t digest_bytes = std::tuple_size_v<Sha256Digest>;
+  if (bytes->size() < kMagic.size() + digest_bytes ||
+      !std::equal(kMagic.begin(), kMagic.end(), bytes->begin())) {
+    return fail(ErrorCode::kCorrupt, path.string() + ": not a summary file");
+  }
+  const std::span<const std::uint8_t> body(bytes->data(), bytes->size() - digest_bytes);
+  const auto digest = sha256(body);
+  if (!std::equal(digest.begin(), digest.end(), bytes->end() - digest_bytes)) {
+    return fail(ErrorCode::kCorrupt, path.string() + ": checksum mismatch");
+  }
+  codec::ByteReader r(body.subspan(kMagic.size()));
+  while (!r.at_end()) {
+    const std::uint64_t size = r.varint();
+    if (!r.ok() || size > kMaxEntryBytes || size > r.remaining()) {
+      return fail(ErrorCode::kCorrupt, path.string() + ": malformed entry length");
+    }
+    auto entry = decode_entry(r.bytes(size));
+    if (!entry) return fail(ErrorCode::kCorrupt, path.string() + ": " + entry.error().message);
+    out.push_back(std::move(*entry));
+  }
+  return out;
+}
+
+Result<void> record_shard_summary(const std::filesystem::path& shard_path,
+                                  const ShardSummary& summary) {
+  const auto path = summary_path_for(shard_path);
+  auto entries = read_summary_file(path);
+  // A damaged file is replaced: the shards it described are then opened by
+  // queries until their entries are rewritten (an accelerator, never data).
+  std::vector<ShardSummary> kept = entries ? std::move(*entries) : std::vector<ShardSummary>{};
+  std::erase_if(kept, [&](const ShardSummary& s) { return s.period == summary.period; });
+  kept.push_back(summary);
+  if (kept.back().filter.size() > kMaxFilterBytes) kept.back().filter.clear();
+  std::sort(kept.begin(), kept.end(), [](const ShardSummary& a, const ShardSummary& b) {
+    return a.period.start < b.period.start;
+  });
+  std::vector<std::uint8_t> bytes(kMagic.begin(), kMagic.end());
+  for (const auto& s : kept) encode_entry(s, bytes);
+  const auto digest = sha256(bytes);
+  bytes.insert(bytes.end(), digest.begin(), digest.end());
+  return write_file_durably(path, bytes);
+}
+
+}  // namespace conntrail::storage
