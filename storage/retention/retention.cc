@@ -7,6 +7,7 @@
 
 #include "storage/retention/calendar.h"
 #include "storage/store/store_options.h"
+#include "storage/summary/shard_summary.h"
 
 namespace conntrail::storage {
 namespace {
@@ -69,6 +70,7 @@ Result<SweepResult> sweep_expired(const std::filesystem::path& data_dir, int ret
                              format_rfc3339(cutoff, TimePrecision::kMicro));
       if (auto r = manifest.append(std::move(e)); !r) return std::unexpected(r.error());
     }
+    forget_shard_summary(f.path, f.period);  // before the shard: never an orphan entry
     remove_shard_files(f.path);
     prune_empty_dirs(data_dir, f.path.parent_path());
     result.expired.push_back(f.period);

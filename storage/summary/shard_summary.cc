@@ -145,6 +145,33 @@ Result<std::vector<ShardSummary>> read_summary_file(const std::filesystem::path&
   return out;
 }
 
+namespace {
+
+Result<void> write_entries(const std::filesystem::path& path, std::vector<ShardSummary>& kept) {
+  std::sort(kept.begin(), kept.end(), [](const ShardSummary& a, const ShardSummary& b) {
+    return a.period.start < b.period.start;
+  });
+  std::vector<std::uint8_t> bytes(kMagic.begin(), kMagic.end());
+  for (const auto& s : kept) encode_entry(s, bytes);
+  const auto digest = sha256(bytes);
+  bytes.insert(bytes.end(), digest.begin(), digest.end());
+  return write_file_durably(path, bytes);
+}
+
+}  // namespace
+
+void forget_shard_summary(const std::filesystem::path& shard_path, const ShardPeriod& period) {
+  const auto path = summary_path_for(shard_path);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return;
+  auto entries = read_summary_file(path);
+  if (entries) {
+    std::erase_if(*entries, [&](const ShardSummary& s) { return s.period == period; });
+    if (!entries->empty() && write_entries(path, *entries)) return;
+  }
+  std::filesystem::remove(path, ec);
+}
+
 Result<void> record_shard_summary(const std::filesystem::path& shard_path,
                                   const ShardSummary& summary) {
   const auto path = summary_path_for(shard_path);
@@ -155,14 +182,7 @@ Result<void> record_shard_summary(const std::filesystem::path& shard_path,
   std::erase_if(kept, [&](const ShardSummary& s) { return s.period == summary.period; });
   kept.push_back(summary);
   if (kept.back().filter.size() > kMaxFilterBytes) kept.back().filter.clear();
-  std::sort(kept.begin(), kept.end(), [](const ShardSummary& a, const ShardSummary& b) {
-    return a.period.start < b.period.start;
-  });
-  std::vector<std::uint8_t> bytes(kMagic.begin(), kMagic.end());
-  for (const auto& s : kept) encode_entry(s, bytes);
-  const auto digest = sha256(bytes);
-  bytes.insert(bytes.end(), digest.begin(), digest.end());
-  return write_file_durably(path, bytes);
+  return write_entries(path, kept);
 }
 
 }  // namespace conntrail::storage

@@ -9,6 +9,9 @@
 // counters in one file per day directory (`YYYY/MM/DD/summary.bin`) beside the
 // shards, so a query reads one small file per day instead of 24 shards.
 //
+// Retention: the entry leaves with its shard (forget_shard_summary, called by
+// the sweeper before the shard is deleted); an empty file is deleted.
+//
 // Trust and failure: the summary is an accelerator, never a source of
 // answers. A shard without an entry (sealed before summaries existed, or the
 // update failed) or a summary file that is missing or fails its checksum is
@@ -60,6 +63,12 @@ std::filesystem::path summary_path_for(const std::filesystem::path& shard_path);
 // Adds (or replaces, by period) the entry of one sealed shard in its day's file.
 Result<void> record_shard_summary(const std::filesystem::path& shard_path,
                                   const ShardSummary& summary);
+
+// Removes the entry of a shard about to be deleted (retention): a Bloom
+// filter of its addresses is personal data too and goes with the shard. The
+// file is deleted when no entry remains, and also when it cannot be
+// rewritten (a missing summary only costs speed) — so this never fails.
+void forget_shard_summary(const std::filesystem::path& shard_path, const ShardPeriod& period);
 
 // Entries of one summary file; an absent file is an empty list. kCorrupt when
 // the file fails its checksum or its structure (callers then open shards).

@@ -8,6 +8,7 @@
 
 #include "storage/codec/block_filter.h"
 #include "storage/query/query_engine.h"
+#include "storage/retention/retention.h"
 #include "storage/seal/sealer.h"
 #include "storage/verify/verify.h"
 #include "tests/storage/store_fixture.h"
@@ -197,6 +198,31 @@ TEST_F(ShardSummaryStoreTest, VerifyFindsAFilterThatWouldHideRecords) {
   ASSERT_TRUE(report);
   ASSERT_EQ(report->problems.size(), 1u);
   EXPECT_NE(report->problems[0].subject.find("summary.bin"), std::string::npos);
+}
+
+TEST_F(ShardSummaryStoreTest, RetentionDeletesEachEntryWithItsShardAndTheFileWithTheLast) {
+  const auto file = summary_files(fx_.dir.path()).front();
+  // Three of the six hours expire (a hold keeps the other three).
+  const TimestampNs now = fx_.start() + 400LL * 24 * kHour;
+  ASSERT_TRUE(place_hold(fx_.dir.path(), "H-1", fx_.start() + 3 * kHour, fx_.start() + 6 * kHour,
+                         "case C-17", now));
+  auto swept = sweep_expired(fx_.dir.path(), 12, now);
+  ASSERT_TRUE(swept) << swept.error().message;
+  ASSERT_EQ(swept->expired.size(), 3u);
+  auto entries = read_summary_file(file);
+  ASSERT_TRUE(entries);
+  ASSERT_EQ(entries->size(), 3u);
+  for (const auto& e : *entries) EXPECT_GE(e.period.start, fx_.start() + 3 * kHour);
+  auto report = verify_store(fx_.dir.path());
+  ASSERT_TRUE(report);
+  for (const auto& p : report->problems) ADD_FAILURE() << p.subject << ": " << p.what;
+
+  ASSERT_TRUE(release_hold(fx_.dir.path(), "H-1", "case closed", now));
+  swept = sweep_expired(fx_.dir.path(), 12, now);
+  ASSERT_TRUE(swept);
+  EXPECT_EQ(swept->expired.size(), 3u);
+  EXPECT_FALSE(std::filesystem::exists(file));
+  EXPECT_FALSE(std::filesystem::exists(file.parent_path()));  // the day directory is pruned
 }
 
 }  // namespace
