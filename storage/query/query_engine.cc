@@ -275,8 +275,12 @@ Result<QuerySummary> QueryEngine::run(const Query& query,
     }
   } stop_pool{cancel, mu, cv, pool};
   auto result_of = [&](std::size_t i) {
-    if (proven_empty[i]) return skipped(*proven_empty[i]);
-    if (!parallel) return read_shard(options_.data_dir, files[i], query, earliest, cancel);
+    // Parallel: skipped shards too go through the pool, which keeps
+    // `consumed` (the pool's window) moving.
+    if (!parallel) {
+      return proven_empty[i] ? skipped(*proven_empty[i])
+                             : read_shard(options_.data_dir, files[i], query, earliest, cancel);
+    }
     std::unique_lock lock(mu);
     cv.wait(lock, [&] { return done.count(i) != 0; });
     ShardResult r = std::move(done.at(i));
