@@ -171,9 +171,8 @@ char* put_time(char* p, TimestampNs t, TimePrecision precision, TimeFormat forma
   }
   p = put_int(p, s);
   *p++ = '.';
-  return precision == TimePrecision::kNano
-             ? put_fixed(p, static_cast<std::uint32_t>(ns), 9)
-             : put_fixed(p, static_cast<std::uint32_t>(ns / 1000), 6);
+  return precision == TimePrecision::kNano ? put_fixed(p, static_cast<std::uint32_t>(ns), 9)
+                                           : put_fixed(p, static_cast<std::uint32_t>(ns / 1000), 6);
 }
 
 char* put_mac(char* p, const MacAddress& mac) noexcept {

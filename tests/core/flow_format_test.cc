@@ -52,10 +52,10 @@ TEST(FlowFormatterTest, CsvHeaderStartsWithTheAgreedColumns) {
 
 TEST(FlowFormatterTest, CsvRowMatchesGroundTruthColumns) {
   FlowFormatter csv(OutputFormat::kCsv, TimeFormat::kEpoch);
-  EXPECT_EQ(csv.row(http_get_flow()).rfind(
-                "6,128.232.110.120,34855,66.35.250.204,80,7,7,512,5379,1362692526.869344,"
-                "1362692527.080972,27,27,tcp-close,1:LQU9qZlK+B5F3KDmev6m5PMibrg=,,,,,,\n",
-                0),
+  EXPECT_EQ(csv.row(http_get_flow())
+                .rfind("6,128.232.110.120,34855,66.35.250.204,80,7,7,512,5379,1362692526.869344,"
+                       "1362692527.080972,27,27,tcp-close,1:LQU9qZlK+B5F3KDmev6m5PMibrg=,,,,,,\n",
+                       0),
             0u);
 }
 
@@ -109,11 +109,11 @@ TEST(FlowFormatterTest, AppendRowEqualsRow) {
     formatter.append_row(f, out);
     EXPECT_EQ(out, "x" + formatter.row(f));
   }
-  EXPECT_NE(FlowFormatter(OutputFormat::kNdjson, TimeFormat::kEpoch).row(f).find(
-                R"("vlan_outer":100,"vlan_inner":null,"pppoe_session":7)"),
+  EXPECT_NE(FlowFormatter(OutputFormat::kNdjson, TimeFormat::kEpoch)
+                .row(f)
+                .find(R"("vlan_outer":100,"vlan_inner":null,"pppoe_session":7)"),
             std::string::npos);
 }
-
 
 // ---- byte-identity with the reference formatter ---------------------------------------
 //
@@ -195,8 +195,7 @@ void reference_ndjson(std::string& out, const FlowRecord& f, TimeFormat tf) {
   append_time(out, f.first_ts, f.precision, tf);
   out += R"(","last_ts":")";
   append_time(out, f.last_ts, f.precision, tf);
-  append(out,
-         R"(","tcp_flags_fwd":{},"tcp_flags_rev":{},"end_reason":"{}","community_id":"{}",)",
+  append(out, R"(","tcp_flags_fwd":{},"tcp_flags_rev":{},"end_reason":"{}","community_id":"{}",)",
          f.tcp_flags_fwd, f.tcp_flags_rev, to_string(f.end_reason), community_id(f));
   auto optional_number = [&out](const char* key, bool present, unsigned value) {
     out += key;
@@ -244,8 +243,8 @@ IpAddress random_address(Rng& r) {
   for (auto& x : b) x = static_cast<std::uint8_t>(r.next());
   for (int g = 0; g < 8; ++g) {
     const auto k = r.below(4);
-    if (k == 0) b[2 * g] = b[2 * g + 1] = 0;                        // zero group
-    if (k == 1) b[2 * g] = 0;                                       // short group
+    if (k == 0) b[2 * g] = b[2 * g + 1] = 0;                            // zero group
+    if (k == 1) b[2 * g] = 0;                                           // short group
     if (k == 2 && r.below(2) == 0) b[2 * g + 1] &= 0x0F, b[2 * g] = 0;  // 1 digit
   }
   switch (r.below(6)) {
@@ -269,15 +268,19 @@ IpAddress random_address(Rng& r) {
 
 std::string random_subscriber(Rng& r) {
   switch (r.below(6)) {
-    case 0: return "";
-    case 1: return "sub" + std::to_string(r.below(100000)) + "@isp";
-    case 2: return std::string(300, 'a');  // too long for the inline path
+    case 0:
+      return "";
+    case 1:
+      return "sub" + std::to_string(r.below(100000)) + "@isp";
+    case 2:
+      return std::string(300, 'a');  // too long for the inline path
     default: {
       std::string s;
       const auto n = r.below(12);
       for (std::uint64_t i = 0; i < n; ++i) {
-        static constexpr char kSpecial[] = {',', '"', '\\', '\n', '\r', '\t', '\x7f', '\x01',
-                                            '\xc3', '\xa9', '\xff', 'a', 'Z', ' ', '/'};
+        static constexpr char kSpecial[] = {',',    '"',    '\\',   '\n',   '\r',
+                                            '\t',   '\x7f', '\x01', '\xc3', '\xa9',
+                                            '\xff', 'a',    'Z',    ' ',    '/'};
         s += r.below(2) == 0 ? kSpecial[r.below(sizeof kSpecial)]
                              : static_cast<char>(0x20 + r.below(0x5f));
       }
@@ -296,10 +299,14 @@ FlowRecord random_flow(Rng& r) {
   f.dst_port = static_cast<std::uint16_t>(r.below(4) == 0 ? r.below(20) : r.next());
   auto number = [&r]() -> std::uint64_t {
     switch (r.below(4)) {
-      case 0: return r.below(10);
-      case 1: return r.next();
-      case 2: return ~std::uint64_t{0} - r.below(3);
-      default: return r.below(1000000);
+      case 0:
+        return r.below(10);
+      case 1:
+        return r.next();
+      case 2:
+        return ~std::uint64_t{0} - r.below(3);
+      default:
+        return r.below(1000000);
     }
   };
   f.packets_fwd = number();
@@ -311,9 +318,12 @@ FlowRecord random_flow(Rng& r) {
   f.end_reason = static_cast<EndReason>(r.below(5));
   auto time = [&r]() -> TimestampNs {
     switch (r.below(4)) {
-      case 0: return -static_cast<TimestampNs>(r.below(4'000'000'000'000'000'000ULL));
-      case 1: return static_cast<TimestampNs>(r.below(100));
-      default: return static_cast<TimestampNs>(r.below(9'000'000'000'000'000'000ULL));
+      case 0:
+        return -static_cast<TimestampNs>(r.below(4'000'000'000'000'000'000ULL));
+      case 1:
+        return static_cast<TimestampNs>(r.below(100));
+      default:
+        return static_cast<TimestampNs>(r.below(9'000'000'000'000'000'000ULL));
     }
   };
   f.first_ts = time();
