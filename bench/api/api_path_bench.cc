@@ -123,7 +123,7 @@ void BM_StoreDecode(benchmark::State& state) {
   options.data_dir = dir;
   const storage::QueryEngine engine(options);
   storage::Query q;
-  q.prefix = IpPrefix::parse("100.64.0.0/16").value();
+  q.prefix = IpPrefix::parse(state.range(0) == 4 ? "100.64.0.0/16" : "2001:db8::/48").value();
   q.from = 0;
   q.to = std::int64_t{4'000'000'000} * kNsPerSecond;
   std::uint64_t rows = 0;
@@ -136,7 +136,8 @@ void BM_StoreDecode(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(rows));
 }
-BENCHMARK(BM_StoreDecode)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+// Arg: 4 for the bulk request's IPv4 selector, 6 for its IPv6 one.
+BENCHMARK(BM_StoreDecode)->Arg(4)->Arg(6)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
 }  // namespace
 
