@@ -81,5 +81,9 @@ struct FlowRecord {
 // Community ID v1 (https://github.com/corelight/community-id-spec), seed 0:
 // "1:" + base64(SHA-1(seed, ordered endpoints, proto, pad, ports)).
 std::string community_id(const FlowRecord& flow, std::uint16_t seed = 0);
+// The same text written to `out` (room for kCommunityIdSize chars, no NUL);
+// returns its length. No allocation: the row formatter calls it per row.
+inline constexpr std::size_t kCommunityIdSize = 30;
+std::size_t write_community_id(const FlowRecord& flow, char* out, std::uint16_t seed = 0) noexcept;
 
 }  // namespace conntrail

@@ -23,10 +23,14 @@ ResultStream::ResultStream(FlowQueryFn query, QuerySpec spec, OutputFormat forma
     : query_(std::move(query)),
       spec_(std::move(spec)),
       formatter_(format, time_format),
-      buffer_limit_(std::max<std::size_t>(buffer_limit, 4 * kBatchBytes)),
+      buffer_limit_(std::max(buffer_limit, kMinBufferLimit)),
+      block_limit_(std::min(kMaxBlockBytes, buffer_limit_ / 8)),
       on_done_(std::move(on_done)) {
-  pending_ = formatter_.header();  // CSV header; empty for NDJSON
-  produced_ = pending_.size();
+  Block header{formatter_.header(), {}};  // CSV header; empty for NDJSON
+  if (!header.bytes.empty()) {
+    queued_bytes_ = header.bytes.size();
+    queue_.push_back(std::move(header));
+  }
 }
 
 ResultStream::~ResultStream() {
@@ -51,45 +55,81 @@ void ResultStream::start_worker_locked() {
   worker_ = std::thread([this] { run(); });
 }
 
-void ResultStream::run() {
-  // Rows are formatted into a local batch and handed over a batch at a time,
-  // so the lock and the wake-ups cost per ~16 KiB, not per row.
-  std::string batch;
-  std::vector<std::uint64_t> batch_ends;  // row ends relative to the batch start
-  auto flush = [&]() -> bool {
+void ResultStream::hash_delivered(std::vector<Block>& blocks) {
+  for (Block& b : blocks) {
+    hash_.update(b.bytes);
+    if (spare_.size() < 4) {
+      b.bytes.clear();
+      b.row_ends.clear();
+      spare_.push_back(std::move(b));
+    }
+  }
+  blocks.clear();
+}
+
+bool ResultStream::push(Block& block) {
+  // Whenever the worker holds mu_ its `to_hash` is empty: blocks it took are
+  // hashed before it looks at anything else (abandonment included), so the
+  // ending side finds every unhashed delivered block in delivered_.
+  std::vector<Block> to_hash;
+  for (;;) {
     std::function<void()> wake;
     {
       std::unique_lock lock(mu_);
-      producer_waiting_ = true;
-      space_.wait(lock, [&] {
-        return abandoned_ || pending_.size() - pending_off_ + batch.size() <= buffer_limit_ ||
-               pending_.size() == pending_off_;
-      });
-      producer_waiting_ = false;
       if (abandoned_) return false;
-      for (std::uint64_t end : batch_ends) row_ends_.push_back(produced_ + end);
-      pending_ += batch;
-      produced_ += batch.size();
-      if (want_resume_) {
-        want_resume_ = false;
-        wake = resume_;
+      if (!delivered_.empty()) {
+        to_hash.swap(delivered_);
+      } else if (queue_.empty() || queued_bytes_ + block.bytes.size() <= buffer_limit_) {
+        queued_bytes_ += block.bytes.size();
+        queue_.push_back(std::move(block));
+        if (want_resume_) {
+          want_resume_ = false;
+          wake = resume_;
+        }
+      } else {
+        producer_waiting_ = true;
+        space_.wait(lock, [&] {
+          return abandoned_ || queue_.empty() ||
+                 queued_bytes_ + block.bytes.size() <= buffer_limit_;
+        });
+        producer_waiting_ = false;
+        continue;
       }
     }
-    batch.clear();
-    batch_ends.clear();
+    if (!to_hash.empty()) {
+      hash_delivered(to_hash);  // outside the lock: the loop keeps reading meanwhile
+      continue;
+    }
     if (wake) wake();  // outside the lock: the server may call read() from it
-    return true;
-  };
+    break;
+  }
+  if (!spare_.empty()) {
+    block = std::move(spare_.back());
+    spare_.pop_back();
+  } else {
+    block = Block{};
+    block.bytes.reserve(block_limit_ + 1024);
+  }
+  return true;
+}
+
+void ResultStream::run() {
+  // Rows are formatted into a local block and queued a block at a time, so
+  // the lock and the wake-ups cost per block, not per row.
+  Block block;
+  block.bytes.reserve(block_limit_ + 1024);
+  std::size_t target = std::min(kFirstBlockBytes, block_limit_);
   auto on_row = [&](const FlowRecord& flow) -> bool {
-    formatter_.append_row(flow, batch);
-    batch_ends.push_back(batch.size());
-    if (batch.size() < kBatchBytes) return true;
-    return flush();
+    formatter_.append_row(flow, block.bytes);
+    block.row_ends.push_back(block.bytes.size());
+    if (block.bytes.size() < target) return true;
+    target = std::min(target * 2, block_limit_);
+    return push(block);
   };
   Result<QueryCompleteness> outcome = fail(ErrorCode::kInternal, "query did not run");
   try {
     outcome = query_(spec_, on_row);
-    if (!batch.empty()) flush();
+    if (!block.bytes.empty()) push(block);
   } catch (const std::exception& e) {  // the query function is foreign code: contain it
     outcome = fail(ErrorCode::kInternal, std::string("query failed: ") + e.what());
   } catch (...) {
@@ -98,7 +138,7 @@ void ResultStream::run() {
   std::function<void()> wake;
   {
     std::lock_guard lock(mu_);
-    producer_done_ = true;
+    producer_done_ = true;  // from here on the hasher is the ending side's
     outcome_ = std::move(outcome);
     if (want_resume_) {
       want_resume_ = false;
@@ -112,28 +152,27 @@ http2::BodySource::Chunk ResultStream::read(std::span<char> buffer) {
   std::unique_lock lock(mu_);
   start_worker_locked();
   if (done_called_) return {Status::kEnd, 0};
-  const std::size_t available = pending_.size() - pending_off_;
-  if (available > 0 && !buffer.empty()) {
-    const std::size_t n = std::min(available, buffer.size());
-    std::memcpy(buffer.data(), pending_.data() + pending_off_, n);
-    hash_.update(std::string_view(pending_.data() + pending_off_, n));
-    pending_off_ += n;
-    delivered_ += n;
-    while (!row_ends_.empty() && row_ends_.front() <= delivered_) {
-      row_ends_.pop_front();
+  if (!queue_.empty() && !buffer.empty()) {
+    Block& b = queue_.front();
+    const std::size_t n = std::min(b.bytes.size() - front_off_, buffer.size());
+    std::memcpy(buffer.data(), b.bytes.data() + front_off_, n);
+    front_off_ += n;
+    queued_bytes_ -= n;
+    delivered_bytes_ += n;
+    while (front_rows_ < b.row_ends.size() && b.row_ends[front_rows_] <= front_off_) {
+      ++front_rows_;
       ++records_;
     }
-    // Compact once the consumed prefix dominates, keeping the buffer ~limit.
-    if (pending_off_ == pending_.size()) {
-      pending_.clear();
-      pending_off_ = 0;
-    } else if (pending_off_ > buffer_limit_) {
-      pending_.erase(0, pending_off_);
-      pending_off_ = 0;
+    if (front_off_ == b.bytes.size()) {  // back to the worker, to hash and reuse
+      delivered_.push_back(std::move(b));
+      queue_.pop_front();
+      front_off_ = 0;
+      front_rows_ = 0;
     }
-    // Wake the producer only once a whole batch fits again (hysteresis).
+    // Wake the worker once half the buffer is free (hysteresis: it then
+    // refills in one go instead of waking per block).
     const bool wake_producer =
-        producer_waiting_ && pending_.size() - pending_off_ + kBatchBytes <= buffer_limit_;
+        producer_waiting_ && (queue_.empty() || queued_bytes_ <= buffer_limit_ / 2);
     lock.unlock();
     if (wake_producer) space_.notify_one();
     return {Status::kData, n};
@@ -151,11 +190,24 @@ http2::BodySource::Chunk ResultStream::read(std::span<char> buffer) {
   return {ok ? Status::kEnd : Status::kError, 0};
 }
 
+void ResultStream::hash_remaining_locked() {
+  for (const Block& b : delivered_) hash_.update(b.bytes);
+  delivered_.clear();
+  if (!queue_.empty() && front_off_ > 0) {
+    hash_.update(std::string_view(queue_.front().bytes).substr(0, front_off_));
+  }
+}
+
 void ResultStream::finish(bool finished, std::string error) {
+  // Called only once the worker has stopped (producer_done_ seen, or joined).
   if (done_called_) return;
   done_called_ = true;
+  {
+    std::lock_guard lock(mu_);
+    hash_remaining_locked();
+  }
   summary_.records = records_;
-  summary_.bytes = delivered_;
+  summary_.bytes = delivered_bytes_;
   summary_.sha256 = hash_.hex();
   summary_.finished = finished;
   summary_.error = std::move(error);

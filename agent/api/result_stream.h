@@ -3,21 +3,32 @@
 // A query over 30 days can produce millions of rows; the server must not hold
 // them. ResultStream runs the injected FlowQueryFn on its own worker thread,
 // which formats each row (FlowFormatter: the same columns as `conntrail
-// flows`) into 16 KiB batches and hands them to a buffer bounded by
-// `buffer_limit` bytes (at least 64 KiB), waiting while a batch does not fit. The server's event
-// loop pulls bytes with read(); when the buffer is empty read() returns kWouldBlock and the worker
-// calls the resume function once there is more. So memory is one buffer per stream whatever the
-// result.
+// flows`) into blocks and queues them; the server's event loop pulls bytes
+// with read(). When the queue is empty read() returns kWouldBlock and the
+// worker calls the resume function once there is more; when the queue holds
+// `buffer_limit` bytes (at least 64 KiB) the worker waits — a slow client
+// stops the query. So memory is bounded per stream whatever the result: the
+// queue, one block being formatted, and delivered blocks not yet hashed (each
+// at most about `buffer_limit`).
 //
 // Every byte handed to the server is hashed (SHA-256) and counted, and rows
-// are counted only once their last byte is handed over. When the body ends —
-// normally (kEnd), by a query error (kError), or because the server dropped
-// the stream (destructor) — `on_done` is called exactly once, on the thread
-// that ends it (the event loop), with what was delivered, so the caller can
-// journal the delivery. The trailers repeat the count, hash and completeness.
+// are counted only once their last byte is handed over. The hashing is the
+// stream's biggest per-byte cost, so it runs on the worker, not the event
+// loop: blocks the loop has fully handed over go back to the worker, which
+// hashes them in delivery order (and reuses their memory) before queueing
+// more. Whatever remains unhashed when the body ends — the last blocks, and
+// the handed-over part of a block cut short — is hashed by the ending side
+// once the worker has stopped, so the digest is always of exactly the
+// delivered bytes. When the body ends — normally (kEnd), by a query error
+// (kError), or because the server dropped the stream (destructor) —
+// `on_done` is called exactly once, on the thread that ends it (the event
+// loop), with what was delivered, so the caller can journal the delivery.
+// The trailers repeat the count, hash and completeness.
 //
 // Invariants: the worker is joined before the object dies; on_row returns
-// false as soon as the stream is abandoned, so a query stops promptly.
+// false as soon as the stream is abandoned, so a query stops promptly; the
+// hasher is touched by the worker until it has finished (producer_done_ set
+// under mu_, or joined) and only by the event loop after.
 #pragma once
 
 #include <condition_variable>
@@ -29,6 +40,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "agent/api/flow_query.h"
 #include "agent/http2/http_types.h"
@@ -63,23 +75,44 @@ class ResultStream final : public http2::BodySource {
   http2::HeaderList trailers() override;
 
  private:
-  static constexpr std::size_t kBatchBytes = 16 * 1024;
+  // Formatted rows, handed from the worker to the event loop as a unit.
+  struct Block {
+    std::string bytes;
+    std::vector<std::size_t> row_ends;  // offsets in bytes where rows end, ascending
+  };
+  // Blocks grow up to limit / 8, capped: large enough that the hand-over
+  // (lock, wake-up) costs per 64 KiB, small enough that the worker never runs
+  // far ahead of a tight limit. The first blocks of a stream are smaller
+  // (kFirstBlockBytes, doubling) so a sparse result's first rows are not held back.
+  static constexpr std::size_t kMaxBlockBytes = 64 * 1024;
+  static constexpr std::size_t kFirstBlockBytes = 4 * 1024;
+  static constexpr std::size_t kMinBufferLimit = 64 * 1024;
+
   void start_worker_locked();
   void run();  // worker thread body
+  // Worker: queues `block` once it fits, hashing delivered blocks meanwhile.
+  // False when the stream was abandoned.
+  bool push(Block& block);
+  // Worker: hashes the blocks the loop has handed over; keeps their memory for reuse.
+  void hash_delivered(std::vector<Block>& blocks);
+  // Ending side, after the worker stopped: hashes what it left unhashed.
+  void hash_remaining_locked();
   void finish(bool finished, std::string error);
 
   FlowQueryFn query_;
   QuerySpec spec_;
   FlowFormatter formatter_;
   std::size_t buffer_limit_;
+  std::size_t block_limit_;
   OnDone on_done_;
 
   std::mutex mu_;
-  std::condition_variable space_;       // worker waits here while the buffer is full
-  std::string pending_;                 // formatted bytes not yet handed over
-  std::size_t pending_off_ = 0;         // consumed prefix of pending_
-  std::deque<std::uint64_t> row_ends_;  // stream offsets where rows end, not yet delivered
-  std::uint64_t produced_ = 0;          // bytes appended to pending_ in total
+  std::condition_variable space_;  // worker waits here while the queue is full
+  std::deque<Block> queue_;        // formatted, not yet wholly handed over
+  std::size_t queued_bytes_ = 0;   // bytes in queue_ not yet handed over
+  std::size_t front_off_ = 0;      // handed-over prefix of queue_.front()
+  std::size_t front_rows_ = 0;     // row_ends of queue_.front() already counted
+  std::vector<Block> delivered_;   // wholly handed over, not yet hashed (in order)
   std::function<void()> resume_;
   bool want_resume_ = false;
   bool started_ = false;
@@ -88,9 +121,13 @@ class ResultStream final : public http2::BodySource {
   bool producer_waiting_ = false;  // the worker sleeps on space_
   std::optional<Result<QueryCompleteness>> outcome_;
 
-  // Consumer (event-loop) side only.
+  // Worker side only: emptied blocks kept for reuse.
+  std::vector<Block> spare_;
+
+  // See the invariants: the worker's until it stops, then the loop's.
   storage::Sha256 hash_;
-  std::uint64_t delivered_ = 0;
+  // Consumer (event-loop) side only.
+  std::uint64_t delivered_bytes_ = 0;
   std::uint64_t records_ = 0;
   bool done_called_ = false;
   DeliverySummary summary_;

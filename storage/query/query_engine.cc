@@ -84,6 +84,37 @@ void merge(std::map<SessionKey, SessionRecord>& into, SessionRecord&& s) {
 
 namespace {
 
+// The order std::stable_sort by first_ts gives, as indices. Records are
+// ~150 bytes and a merge sort moves each log2(n) times (16 times for a full
+// sort buffer); sorting 16-byte (first_ts, index) keys instead and touching
+// each record once is several times cheaper for large results. Keys are
+// unique (the index breaks ties), so std::sort yields the stable order.
+std::vector<std::uint32_t> time_order(const std::vector<FlowRecord>& rows) {
+  std::vector<std::uint32_t> order(rows.size());
+  bool sorted = true;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    order[i] = static_cast<std::uint32_t>(i);
+    if (i > 0 && rows[i].first_ts < rows[i - 1].first_ts) sorted = false;
+  }
+  if (sorted) return order;
+  std::vector<std::pair<TimestampNs, std::uint32_t>> keys(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) keys[i] = {rows[i].first_ts, order[i]};
+  std::sort(keys.begin(), keys.end());
+  for (std::size_t i = 0; i < keys.size(); ++i) order[i] = keys[i].second;
+  return order;
+}
+
+void sort_by_first_ts(std::vector<FlowRecord>& rows) {
+  const auto order = time_order(rows);
+  bool identity = true;
+  for (std::size_t i = 0; i < order.size() && identity; ++i) identity = order[i] == i;
+  if (identity) return;
+  std::vector<FlowRecord> sorted;
+  sorted.reserve(rows.size());
+  for (std::uint32_t i : order) sorted.push_back(std::move(rows[i]));
+  rows = std::move(sorted);
+}
+
 // What a reader thread hands back for one shard.
 struct ShardResult {
   std::optional<Error> error;
@@ -175,9 +206,7 @@ ShardResult read_shard(const std::filesystem::path& data_dir, const ShardFile& f
   if (out.overflow) {
     out.rows = {};
   } else {
-    std::stable_sort(
-        out.rows.begin(), out.rows.end(),
-        [](const FlowRecord& a, const FlowRecord& b) { return a.first_ts < b.first_ts; });
+    sort_by_first_ts(out.rows);
   }
   return out;
 }
@@ -216,11 +245,8 @@ Result<QuerySummary> QueryEngine::run(const Query& query,
     std::vector<FlowRecord> buffer;
     bool overflowed = false;
     auto drain = [&] {
-      std::stable_sort(buffer.begin(), buffer.end(), [](const FlowRecord& a, const FlowRecord& b) {
-        return a.first_ts < b.first_ts;
-      });
-      for (const auto& rec : buffer) {
-        if (!deliver(rec)) break;
+      for (std::uint32_t i : time_order(buffer)) {
+        if (!deliver(buffer[i])) break;
       }
       buffer.clear();
     };

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "agent/api/result_stream.h"
 #include "api_test_support.h"
@@ -117,6 +118,159 @@ TEST(ResultStreamTest, AbandonedStreamStopsTheQueryAndReportsWhatWasDelivered) {
   EXPECT_FALSE(summary.finished);
   EXPECT_GE(summary.bytes, 5000u);
   EXPECT_FALSE(summary.error.empty());
+}
+
+// Reads a stream to its end with reads of varying sizes (as nghttp2's flow
+// control makes them), waiting on resume; returns the bytes and the end status.
+struct ReadAll {
+  std::string bytes;
+  Status end = Status::kEnd;
+};
+ReadAll read_all(ResultStream& s, std::size_t max_bytes = ~std::size_t{0}) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool woken = false;
+  s.set_resume([&] {
+    std::lock_guard lock(mu);
+    woken = true;
+    cv.notify_all();
+  });
+  ReadAll r;
+  std::vector<char> buf(7001);
+  std::size_t step = 1;
+  while (r.bytes.size() < max_bytes) {
+    {
+      std::lock_guard lock(mu);
+      woken = false;
+    }
+    step = step * 7 % 7001 + 1;  // 1 .. 7001 bytes, never the block size
+    const std::size_t want = std::min(step, max_bytes - r.bytes.size());
+    auto c = s.read(std::span<char>(buf.data(), want));
+    if (c.status == Status::kData) {
+      r.bytes.append(buf.data(), c.length);
+      continue;
+    }
+    if (c.status == Status::kWouldBlock) {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return woken; });
+      continue;
+    }
+    r.end = c.status;
+    break;
+  }
+  return r;
+}
+
+std::uint64_t lines(const std::string& s) {
+  return static_cast<std::uint64_t>(std::count(s.begin(), s.end(), '\n'));
+}
+
+// The body is exactly the formatter's header and rows, in order, whatever the
+// block boundaries and read sizes; the summary's count and digest are of it.
+TEST(ResultStreamTest, BodyIsTheFormattedRowsInOrderAndTheDigestIsOfThem) {
+  for (auto format : {OutputFormat::kCsv, OutputFormat::kNdjson}) {
+    BigQuery q;
+    q.rows = 20'000;
+    std::string want;
+    const FlowFormatter formatter(format, TimeFormat::kEpoch);
+    want = formatter.header();
+    q.fn()(QuerySpec{}, [&](const FlowRecord& f) {
+      formatter.append_row(f, want);
+      return true;
+    });
+    q.produced = 0;
+    DeliverySummary summary;
+    ReadAll got;
+    {
+      ResultStream s(q.fn(), QuerySpec{}, format, TimeFormat::kEpoch, 64 * 1024,
+                     [&](const DeliverySummary& d) { summary = d; });
+      got = read_all(s);
+    }
+    EXPECT_EQ(got.end, Status::kEnd);
+    ASSERT_EQ(got.bytes.size(), want.size());
+    EXPECT_TRUE(got.bytes == want);
+    EXPECT_EQ(summary.records, q.rows);
+    EXPECT_EQ(summary.bytes, want.size());
+    EXPECT_EQ(summary.sha256, storage::sha256_hex(want));
+    EXPECT_TRUE(summary.finished);
+  }
+}
+
+// A client that goes away mid-block: the digest is of exactly the bytes it
+// was handed (including blocks the worker had not hashed yet and the cut
+// block's prefix), and rows count only when complete.
+TEST(ResultStreamTest, AbandonedStreamDigestIsOfTheDeliveredBytesExactly) {
+  for (std::size_t cut : {1u, 4095u, 70'001u, 300'007u}) {
+    BigQuery q;
+    q.rows = 1'000'000;
+    DeliverySummary summary;
+    ReadAll got;
+    {
+      ResultStream s(q.fn(), QuerySpec{}, OutputFormat::kNdjson, TimeFormat::kEpoch, 256 * 1024,
+                     [&](const DeliverySummary& d) { summary = d; });
+      got = read_all(s, cut);
+    }
+    ASSERT_EQ(got.bytes.size(), cut);
+    EXPECT_EQ(summary.bytes, cut);
+    EXPECT_EQ(summary.sha256, storage::sha256_hex(got.bytes)) << "cut at " << cut;
+    EXPECT_EQ(summary.records, lines(got.bytes));
+    EXPECT_FALSE(summary.finished);
+    EXPECT_TRUE(q.stopped_early);
+  }
+}
+
+// Back-pressure: a client that stops reading stops the query. The worker
+// fills the queue and waits; how far it got is bounded by the buffer whatever
+// the result size.
+TEST(ResultStreamTest, ClientThatStopsReadingStopsTheQuery) {
+  BigQuery q;
+  q.rows = 5'000'000;
+  const std::size_t limit = 128 * 1024;
+  DeliverySummary summary;
+  {
+    ResultStream s(q.fn(), QuerySpec{}, OutputFormat::kCsv, TimeFormat::kEpoch, limit,
+                   [&](const DeliverySummary& d) { summary = d; });
+    const ReadAll got = read_all(s, 10'000);  // then nothing more is read
+    // Wait until the worker stops making progress (it blocks on the full queue).
+    std::uint64_t last = ~std::uint64_t{0};
+    for (int still = 0; still < 20;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      const std::uint64_t now = q.produced.load();
+      still = now == last ? still + 1 : 0;
+      last = now;
+    }
+    // CSV rows here are > 100 bytes: queue + one block + delivered bytes.
+    EXPECT_LT(q.produced.load() * 100, 2 * limit + 10'000) << q.produced.load() << " rows";
+    EXPECT_EQ(got.bytes.size(), 10'000u);
+  }
+  EXPECT_TRUE(q.stopped_early);
+  EXPECT_EQ(summary.bytes, 10'000u);
+}
+
+// A query that fails after some rows: the rows already formatted are
+// delivered, the body ends with kError, and the digest and count cover them.
+TEST(ResultStreamTest, QueryErrorMidStreamDeliversTheRowsBeforeItAndEndsWithError) {
+  BigQuery q;
+  q.rows = 3'000;
+  auto inner = q.fn();
+  FlowQueryFn failing = [&](const QuerySpec& spec,
+                            const FlowRowFn& on_row) -> Result<QueryCompleteness> {
+    (void)inner(spec, on_row);
+    return fail(ErrorCode::kIo, "shard unreadable");
+  };
+  DeliverySummary summary;
+  ReadAll got;
+  {
+    ResultStream s(failing, QuerySpec{}, OutputFormat::kNdjson, TimeFormat::kEpoch, 64 * 1024,
+                   [&](const DeliverySummary& d) { summary = d; });
+    got = read_all(s);
+  }
+  EXPECT_EQ(got.end, Status::kError);
+  EXPECT_EQ(lines(got.bytes), q.rows);
+  EXPECT_EQ(summary.records, q.rows);
+  EXPECT_EQ(summary.sha256, storage::sha256_hex(got.bytes));
+  EXPECT_FALSE(summary.finished);
+  EXPECT_EQ(summary.error, "shard unreadable");
 }
 
 TEST_F(ApiTest, QueryErrorEndsTheStreamWithAnErrorAndIsJournaled) {

@@ -66,3 +66,54 @@ TEST(IpPrefixTest, ZeroLengthPrefixContainsWholeFamily) {
 
 }  // namespace
 }  // namespace conntrail
+
+namespace conntrail {
+namespace {
+
+// contains() compares whole bytes then a masked byte; this is the bit-by-bit
+// definition it must agree with, for every prefix length of both families.
+bool contains_bitwise(const IpPrefix& p, const IpAddress& a) {
+  if (a.family() != p.network().family()) return false;
+  const int first_bit = p.network().is_v4() ? 96 : 0;
+  for (int bit = first_bit; bit < first_bit + p.length(); ++bit) {
+    const auto i = static_cast<std::size_t>(bit / 8);
+    const auto mask = static_cast<std::uint8_t>(0x80u >> (bit % 8));
+    if ((a.bytes()[i] & mask) != (p.network().bytes()[i] & mask)) return false;
+  }
+  return true;
+}
+
+TEST(IpPrefixTest, ContainsAgreesWithTheBitwiseDefinition) {
+  std::uint64_t s = 12345;
+  auto next = [&s] {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::uint8_t>(s >> 56);
+  };
+  for (int round = 0; round < 20000; ++round) {
+    std::array<std::uint8_t, 16> b{};
+    for (auto& x : b) x = next();
+    const bool v4 = round % 2 == 0;
+    const IpAddress net =
+        v4 ? IpAddress::v4_from_bytes(std::span<const std::uint8_t, 4>(b.data(), 4))
+           : IpAddress::v6_from_bytes(b);
+    const int length = static_cast<int>(next()) % ((v4 ? 32 : 128) + 1);
+    auto prefix = IpPrefix::make(net, length);
+    ASSERT_TRUE(prefix);
+    // An address that shares a random number of leading bits with the network.
+    auto a = net.bytes();
+    const int keep = static_cast<int>(next()) % 129;
+    for (int bit = keep; bit < 128; ++bit) {
+      if (next() & 1)
+        a[static_cast<std::size_t>(bit / 8)] ^= static_cast<std::uint8_t>(0x80u >> (bit % 8));
+    }
+    const IpAddress addr =
+        v4 ? IpAddress::v4_from_bytes(std::span<const std::uint8_t, 4>(a.data() + 12, 4))
+           : IpAddress::v6_from_bytes(a);
+    ASSERT_EQ(prefix->contains(addr), contains_bitwise(*prefix, addr))
+        << prefix->to_string() << " " << addr.to_string();
+    ASSERT_TRUE(prefix->contains(prefix->network()));
+  }
+}
+
+}  // namespace
+}  // namespace conntrail
