@@ -138,7 +138,7 @@ nlohmann::json attribution_to_json(const AttributionTarget& t) {
   o["ip"] = t.address.to_string();
   if (t.port) o["port"] = *t.port;
   o["at"] = format_rfc3339(t.at, TimePrecision::kNano);
-  o["window_s"] = t.window / kNsPerSecond;
+  o["window_s"] = static_cast<std::uint64_t>(t.window / kNsPerSecond);
   return o;
 }
 
@@ -172,7 +172,9 @@ std::expected<AttributionTarget, FieldError> attribution_from_json(const nlohman
                                     ? static_cast<std::uint64_t>(limits->max_attribution_window /
                                                                  kNsPerSecond)
                                     : std::uint64_t{366} * 86'400;
-    if (!w->is_number_unsigned() || w->get<std::uint64_t>() > max_s) {
+    // A JSON integer ≥ 0 (signed or not: an in-memory entry keeps its C++ type).
+    if (!w->is_number_integer() || w->get<std::int64_t>() < 0 ||
+        w->get<std::uint64_t>() > max_s) {
       return field_error(at + ".window_s", fmt::format("must be an integer 0..{} (seconds)", max_s));
     }
     t.window = static_cast<TimestampNs>(w->get<std::uint64_t>()) * kNsPerSecond;
