@@ -37,16 +37,13 @@ inline constexpr std::size_t kMaxAttributionFlows = 1000;
 inline constexpr std::size_t kMaxAttributionSessions = 10'000;
 
 struct AttributionDocument {
-  std::string json;                 // one JSON object and '\n'
-  std::uint64_t sessions = 0;       // covering sessions named (0: nobody — "answered empty")
+  std::string json;            // one JSON object and '\n'
+  std::uint64_t sessions = 0;  // covering sessions named (0: nobody — "answered empty")
   QueryCompleteness completeness;
 };
 
-Result<AttributionDocument> answer_attribution_request(const std::string& request_id,
-                                                       const AttributionTarget& target,
-                                                       const SessionQueryFn& sessions,
-                                                       const FlowQueryFn& flows,
-                                                       TimestampNs lookaround,
-                                                       TimeFormat time_format);
+Result<AttributionDocument> answer_attribution_request(
+    const std::string& request_id, const AttributionTarget& target, const SessionQueryFn& sessions,
+    const FlowQueryFn& flows, TimestampNs lookaround, TimeFormat time_format);
 
 }  // namespace conntrail::agent

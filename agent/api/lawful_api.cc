@@ -17,9 +17,9 @@
 #include "agent/api/problem.h"
 #include "agent/api/record_stream.h"
 #include "agent/api/result_stream.h"
-#include "capture/attribution/session_format.h"
 #include "agent/version.h"
 #include "agent/workflow/statistics.h"
+#include "capture/attribution/session_format.h"
 
 namespace conntrail::agent {
 
@@ -475,7 +475,8 @@ HttpResponse LawfulApi::Core::results(const std::shared_ptr<Core>& self, const O
   // Only a category the request asked for — and so the approvers approved — is released.
   std::string category(asked_category);
   if (category.empty()) {
-    category = lr.body.asks(kCategoryFlows) ? std::string(kCategoryFlows) : lr.body.categories.at(0);
+    category =
+        lr.body.asks(kCategoryFlows) ? std::string(kCategoryFlows) : lr.body.categories.at(0);
   } else if (!lr.body.asks(category)) {
     return problem(404, "category-not-requested", "Not Found",
                    "this request did not ask for that category; it asked for " +
@@ -512,7 +513,7 @@ HttpResponse LawfulApi::Core::results(const std::shared_ptr<Core>& self, const O
     busy.headers.emplace_back("retry-after", "5");
     return busy;
   }
-  const std::string fmt_name = attribution                   ? "json"
+  const std::string fmt_name = attribution                    ? "json"
                                : format == OutputFormat::kCsv ? "csv"
                                                               : "ndjson";
   // Journal the start first: no byte leaves unless the journal can record it.
@@ -575,8 +576,8 @@ HttpResponse LawfulApi::Core::results(const std::shared_ptr<Core>& self, const O
     resp.stream = std::make_unique<RecordStream>(std::move(produce), formatter.header(),
                                                  options.result_buffer_bytes, std::move(on_done));
   } else {
-    auto produce = [sessions = session_query, flows = query, id = std::string(id),
-                    target = *target, lookaround = options.attribution_lookaround,
+    auto produce = [sessions = session_query, flows = query, id = std::string(id), target = *target,
+                    lookaround = options.attribution_lookaround,
                     time_format](const RecordStream::RowSink& sink) -> Result<QueryCompleteness> {
       auto doc = answer_attribution_request(id, target, sessions, flows, lookaround, time_format);
       if (!doc) return std::unexpected(doc.error());
@@ -618,16 +619,15 @@ HttpResponse LawfulApi::Core::manifest(const Officer& o, const HttpRequest& req,
   Json by_category = Json::object();
   for (const auto& c : lr.body.categories) {
     const Delivery* d = lr.last_delivery(c);
-    by_category[c] = d == nullptr ? Json(nullptr)
-                                  : Json{{"officer", d->officer},
-                                         {"time", iso(d->time)},
-                                         {"format", d->format},
-                                         {"records", d->records},
-                                         {"bytes", d->bytes},
-                                         {"sha256", d->sha256},
-                                         {"finished", d->finished},
-                                         {"complete", d->complete},
-                                         {"completeness", d->completeness}};
+    by_category[c] = d == nullptr ? Json(nullptr) : Json{{"officer", d->officer},
+                                                         {"time", iso(d->time)},
+                                                         {"format", d->format},
+                                                         {"records", d->records},
+                                                         {"bytes", d->bytes},
+                                                         {"sha256", d->sha256},
+                                                         {"finished", d->finished},
+                                                         {"complete", d->complete},
+                                                         {"completeness", d->completeness}};
   }
   j["categories"] = by_category;
   return json_response(200, j);

@@ -168,14 +168,14 @@ std::expected<AttributionTarget, FieldError> attribution_from_json(const nlohman
   if (!when) return field_error(at + ".at", when.error().detail);
   t.at = *when;
   if (const auto w = j.find("window_s"); w != j.end()) {
-    const std::uint64_t max_s = limits != nullptr
-                                    ? static_cast<std::uint64_t>(limits->max_attribution_window /
-                                                                 kNsPerSecond)
-                                    : std::uint64_t{366} * 86'400;
+    const std::uint64_t max_s =
+        limits != nullptr
+            ? static_cast<std::uint64_t>(limits->max_attribution_window / kNsPerSecond)
+            : std::uint64_t{366} * 86'400;
     // A JSON integer ≥ 0 (signed or not: an in-memory entry keeps its C++ type).
-    if (!w->is_number_integer() || w->get<std::int64_t>() < 0 ||
-        w->get<std::uint64_t>() > max_s) {
-      return field_error(at + ".window_s", fmt::format("must be an integer 0..{} (seconds)", max_s));
+    if (!w->is_number_integer() || w->get<std::int64_t>() < 0 || w->get<std::uint64_t>() > max_s) {
+      return field_error(at + ".window_s",
+                         fmt::format("must be an integer 0..{} (seconds)", max_s));
     }
     t.window = static_cast<TimestampNs>(w->get<std::uint64_t>()) * kNsPerSecond;
   }
@@ -229,8 +229,8 @@ std::expected<NewRequest, FieldError> parse_new_request(std::string_view body,
   if (j.is_discarded()) return field_error("", "body is not valid JSON");
   if (!j.is_object()) return field_error("", "body must be a JSON object");
   static const std::set<std::string, std::less<>> kKnown = {
-      "case_reference", "legal_basis", "warrant_reference", "selectors", "from",
-      "to",             "categories",  "justification",     "attribution"};
+      "case_reference", "legal_basis",   "warrant_reference", "selectors", "from", "to",
+      "categories",     "justification", "attribution"};
   for (const auto& [key, value] : j.items()) {
     if (!kKnown.contains(key)) return field_error(key, "unknown field");
   }
@@ -281,7 +281,8 @@ std::expected<NewRequest, FieldError> parse_new_request(std::string_view body,
       }
     }
     const auto a = j.find("attribution");
-    if (a == j.end()) return field_error("attribution", "is required with the attribution category");
+    if (a == j.end())
+      return field_error("attribution", "is required with the attribution category");
     auto target = attribution_from_json(*a, &limits);
     if (!target) return std::unexpected(target.error());
     if (target->at - target->window < now - limits.retention) {
@@ -289,9 +290,9 @@ std::expected<NewRequest, FieldError> parse_new_request(std::string_view body,
                                                        limits.retention / kNsPerDay));
     }
     if (target->at + target->window > now) {
-      return field_error(target->window > 0 && target->at <= now ? "attribution.window_s"
-                                                                 : "attribution.at",
-                         "reaches into the future");
+      return field_error(
+          target->window > 0 && target->at <= now ? "attribution.window_s" : "attribution.at",
+          "reaches into the future");
     }
     Selector s;
     s.kind = Selector::Kind::kAddress;

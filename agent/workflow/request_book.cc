@@ -105,10 +105,9 @@ nlohmann::json LawfulRequest::to_json(TimestampNs now) const {
   j["deliveries"] = deliveries.size();
   if (!deliveries.empty()) {
     const Delivery& d = deliveries.back();
-    j["last_delivery"] = {{"category", d.category},
-                          {"officer", d.officer},  {"time", iso(d.time)}, {"records", d.records},
-                          {"bytes", d.bytes},      {"sha256", d.sha256},  {"finished", d.finished},
-                          {"complete", d.complete}};
+    j["last_delivery"] = {{"category", d.category}, {"officer", d.officer},  {"time", iso(d.time)},
+                          {"records", d.records},   {"bytes", d.bytes},      {"sha256", d.sha256},
+                          {"finished", d.finished}, {"complete", d.complete}};
   }
   return j;
 }
@@ -155,9 +154,9 @@ Result<void> RequestBook::apply(const storage::JournalEntry& e) {
     if (const auto a = f.find("attribution"); a != f.end()) {
       auto target = attribution_from_json(*a, nullptr);
       if (!target) {
-        return fail(ErrorCode::kCorrupt, fmt::format("journal seq {}: bad attribution: {} {}",
-                                                     e.seq, target.error().field,
-                                                     target.error().detail));
+        return fail(ErrorCode::kCorrupt,
+                    fmt::format("journal seq {}: bad attribution: {} {}", e.seq,
+                                target.error().field, target.error().detail));
       }
       r.body.attribution = *target;
     }

@@ -332,7 +332,8 @@ Result<SessionReport> QueryEngine::sessions_report(const SessionQuery& q) const 
       auto counters = reader->counters();
       if (!counters) return std::unexpected(counters.error());
       report.counters += *counters;
-      if (f.period.start > covered_to) add_gap(report.gaps, covered_to, f.period.start, cutoff, now);
+      if (f.period.start > covered_to)
+        add_gap(report.gaps, covered_to, f.period.start, cutoff, now);
       covered_to = std::max(covered_to, f.period.end());
     }
     auto rows = q.subscriber ? reader->sessions_for_subscriber(*q.subscriber)

@@ -2,9 +2,8 @@
 // the same two-officer workflow, journal and delivery guarantees as flows,
 // through the SessionQueryFn seam (a fake store here; tests/integration runs
 // the real agent and storage).
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <condition_variable>
 #include <mutex>
@@ -56,12 +55,9 @@ class ApiSessionsTest : public ApiTest {
   }
 
   std::string body(const Json& categories, const Json& selectors) const {
-    return Json{{"case_reference", "C-17"},
-                {"legal_basis", "court order"},
-                {"justification", "who held it"},
-                {"selectors", selectors},
-                {"from", "2026-11-01T00:00:00Z"},
-                {"to", "2026-11-02T00:00:00Z"},
+    return Json{{"case_reference", "C-17"},       {"legal_basis", "court order"},
+                {"justification", "who held it"}, {"selectors", selectors},
+                {"from", "2026-11-01T00:00:00Z"}, {"to", "2026-11-02T00:00:00Z"},
                 {"categories", categories}}
         .dump();
   }
@@ -129,8 +125,8 @@ TEST_F(ApiSessionsTest, SessionsCategoryFollowsTheTwoOfficerWorkflowAndSelectors
   ASSERT_EQ(c.status, 200) << c.body;
   auto cd = drain(c);
   const capture::SessionFormatter csv(OutputFormat::kCsv, TimeFormat::kRfc3339);
-  EXPECT_EQ(cd.body, csv.header() + csv.row(sessions_[0]) + csv.row(sessions_[1]) +
-                         csv.row(sessions_[2]));
+  EXPECT_EQ(cd.body,
+            csv.header() + csv.row(sessions_[0]) + csv.row(sessions_[1]) + csv.row(sessions_[2]));
 
   // /results keeps meaning flows for a request that asked for flows.
   auto f = call(kCertA, "GET", results);
@@ -168,9 +164,8 @@ TEST_F(ApiSessionsTest, SessionsCategoryFollowsTheTwoOfficerWorkflowAndSelectors
 }
 
 TEST_F(ApiSessionsTest, SessionsOnlyRequestIsServedAtResults) {
-  const std::string id =
-      file_and_approve(body(Json::array({"subscriber-sessions"}),
-                            Json::array({{{"prefix", "2001:db8:1::/48"}}})));
+  const std::string id = file_and_approve(
+      body(Json::array({"subscriber-sessions"}), Json::array({{{"prefix", "2001:db8:1::/48"}}})));
   auto r = call(kCertB, "GET", "/v1/requests/" + id + "/results");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(header_of(r, "x-conntrail-category"), "subscriber-sessions");
@@ -209,8 +204,8 @@ TEST_F(ApiSessionsTest, NoSingleOfficerObtainsSessionsOrAnAttribution) {
 }
 
 TEST_F(ApiSessionsTest, AttributionNamesTheSubscriberAndConfirmsThePort) {
-  const std::string id = file_and_approve(attribution_body(
-      {{"ip", "192.0.2.10"}, {"port", 40000}, {"at", "2026-11-01T10:00:00.5Z"}}));
+  const std::string id = file_and_approve(
+      attribution_body({{"ip", "192.0.2.10"}, {"port", 40000}, {"at", "2026-11-01T10:00:00.5Z"}}));
   const Json a = answer(id);
   EXPECT_EQ(a["request_id"], id);
   EXPECT_EQ(a["status"], "unique") << a;
@@ -225,8 +220,7 @@ TEST_F(ApiSessionsTest, AttributionNamesTheSubscriberAndConfirmsThePort) {
   EXPECT_TRUE(a["previous"].is_null());
   // Sessions were asked for the address over the look-around, flows over the instant.
   ASSERT_EQ(session_specs_.size(), 1u);
-  EXPECT_EQ(session_specs_[0].to - session_specs_[0].from,
-            2 * options_.attribution_lookaround + 1);
+  EXPECT_EQ(session_specs_[0].to - session_specs_[0].from, 2 * options_.attribution_lookaround + 1);
   // /results of an attribution request is its answer; the delivery is journaled.
   auto again = call(kCertB, "GET", "/v1/requests/" + id + "/results");
   ASSERT_EQ(again.status, 200);
@@ -244,8 +238,8 @@ TEST_F(ApiSessionsTest, AttributionNamesTheSubscriberAndConfirmsThePort) {
 }
 
 TEST_F(ApiSessionsTest, AttributionReportsAmbiguityGapsAndUnconfirmedPorts) {
-  const Json ambiguous = answer(file_and_approve(
-      attribution_body({{"ip", "192.0.2.11"}, {"at", "2026-11-01T12:00:00Z"}})));
+  const Json ambiguous = answer(
+      file_and_approve(attribution_body({{"ip", "192.0.2.11"}, {"at", "2026-11-01T12:00:00Z"}})));
   EXPECT_EQ(ambiguous["status"], "ambiguous") << ambiguous;
   EXPECT_EQ(ambiguous["sessions"].size(), 2u);
   EXPECT_NE(ambiguous["subscriber"].get<std::string>().find("carol@isp"), std::string::npos);
@@ -287,7 +281,8 @@ TEST_F(ApiSessionsTest, IncompleteDataIsSaidInTheAnswer) {
   EXPECT_EQ(a["status"], "none");
   EXPECT_EQ(a["completeness"]["complete"], false);
   bool said = false;
-  for (const auto& n : a["notes"]) said = said || n.get<std::string>().find("incomplete") != std::string::npos;
+  for (const auto& n : a["notes"])
+    said = said || n.get<std::string>().find("incomplete") != std::string::npos;
   EXPECT_TRUE(said) << a["notes"];
 }
 
@@ -326,9 +321,9 @@ TEST_F(ApiSessionsTest, AnAgentWithoutASessionStoreRefusesTheCategoriesAtFiling)
       [this] { return now_; });
   ASSERT_TRUE(api);
   api_ = std::move(*api);
-  auto r = call(kCertA, "POST", "/v1/requests",
-                body(Json::array({"flows", "subscriber-sessions"}),
-                     Json::array({{{"ip", "192.0.2.10"}}})));
+  auto r = call(
+      kCertA, "POST", "/v1/requests",
+      body(Json::array({"flows", "subscriber-sessions"}), Json::array({{{"ip", "192.0.2.10"}}})));
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(json_of(r)["field"], "categories[1]") << r.body;
   EXPECT_EQ(call(kCertA, "POST", "/v1/requests",
@@ -372,7 +367,8 @@ TEST(RecordStreamTest, MemoryStaysBoundedAndEveryRecordIsCountedOnce) {
     if (c.status == Status::kData) {
       body.append(buf.data(), c.length);
       // Rows are ~12 bytes: what the producer ran ahead of the reader, in bytes.
-      const std::uint64_t lines = static_cast<std::uint64_t>(std::count(body.begin(), body.end(), '\n'));
+      const std::uint64_t lines =
+          static_cast<std::uint64_t>(std::count(body.begin(), body.end(), '\n'));
       const std::uint64_t ahead = produced.load() > lines ? produced.load() - lines : 0;
       max_ahead_bytes = std::max(max_ahead_bytes, ahead * 12);
       continue;

@@ -1,13 +1,14 @@
 // agent/runtime/storage_session_query: the lawful API's SessionQueryFn over a real store
 // (storage::FlowWriter writes sessions into open shards, some are sealed), through
 // storage::QueryEngine::sessions_report — selectors, windows, merged versions, completeness.
+#include "agent/runtime/storage_session_query.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
-#include "agent/runtime/storage_session_query.h"
 #include "agent/workflow/new_request.h"
 #include "storage/seal/sealer.h"
 #include "storage/store/flow_writer.h"
@@ -115,9 +116,9 @@ TEST_F(StorageSessionQueryTest, PrefixesOverlapAndSubscribersAreExact) {
 }
 
 TEST_F(StorageSessionQueryTest, SeveralSelectorsDeliverEachSessionOnceAndStopOnRequest) {
-  EXPECT_EQ(query(R"([{"ip":"100.64.1.7"},{"subscriber":"alice"},{"prefix":"100.64.1.0/24"}])", 0,
-                  8),
-            (V{"alice/closed", "bob/open", "dave/closed"}));
+  EXPECT_EQ(
+      query(R"([{"ip":"100.64.1.7"},{"subscriber":"alice"},{"prefix":"100.64.1.0/24"}])", 0, 8),
+      (V{"alice/closed", "bob/open", "dave/closed"}));
   EXPECT_EQ(query(R"([{"prefix":"100.64.1.0/24"}])", 0, 8, nullptr, 1), (V{"alice/closed"}));
 }
 

@@ -21,8 +21,7 @@ Json base() {
           {"legal_basis", "court order"},
           {"justification", "who used the address"},
           {"categories", Json::array({"attribution"})},
-          {"attribution",
-           {{"ip", "100.64.1.7"}, {"port", 51000}, {"at", "2026-11-01T10:02:17Z"}}}};
+          {"attribution", {{"ip", "100.64.1.7"}, {"port", 51000}, {"at", "2026-11-01T10:02:17Z"}}}};
 }
 
 Json flows_body(Json categories) {

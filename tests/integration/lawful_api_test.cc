@@ -351,9 +351,9 @@ TEST_F(LawfulApiTest, AuthorizationMatrixAndNoRecordWithoutTwoOfficers) {
   const std::string pending = new_request();
   const std::string p = "/v1/requests/" + pending;
   const std::vector<std::pair<std::string, std::string>> endpoints = {
-      {"POST", "/v1/requests"},    {"GET", "/v1/requests"},  {"GET", p},
-      {"POST", p + "/approve"},    {"POST", p + "/reject"},  {"POST", p + "/cancel"},
-      {"GET", p + "/results"},     {"GET", p + "/manifest"}, {"GET", "/v1/audit"},
+      {"POST", "/v1/requests"},    {"GET", "/v1/requests"},   {"GET", p},
+      {"POST", p + "/approve"},    {"POST", p + "/reject"},   {"POST", p + "/cancel"},
+      {"GET", p + "/results"},     {"GET", p + "/manifest"},  {"GET", "/v1/audit"},
       {"GET", "/v1/audit/verify"}, {"GET", "/v1/statistics"}, {"GET", p + "/results/flows"}};
   for (const auto& [method, path] : endpoints) {
     const std::string body = path == "/v1/requests" && method == "POST" ? request_body() : "";
@@ -578,7 +578,7 @@ TEST_F(LawfulApiTest, SubscriberSessionsAndAttributionThroughTheRealAgent) {
   expect(kAuditor, "GET", p + "/results/subscriber-sessions", 403);
   expect(kApprover, "POST", p + "/approve", 200);
   expect(kApprover2, "GET", p + "/results/subscriber-sessions", 403);  // not on it
-  expect(kRequester, "GET", p + "/results/attribution", 404);           // not asked
+  expect(kRequester, "GET", p + "/results/attribution", 404);          // not asked
 
   // Expected: the decoded sessions matching a selector (the address, the subscriber, the
   // overlapping prefix) — all of them lie inside the window.
@@ -661,8 +661,8 @@ TEST_F(LawfulApiTest, SubscriberSessionsAndAttributionThroughTheRealAgent) {
   expect(kAuditor, "GET", a + "/results/attribution", 403);
   expect(kApprover, "POST", a + "/approve", 200);
   expect(kApprover2, "GET", a + "/results/attribution", 403);
-  const auto answered =
-      call(kApprover, "GET", a + "/results/attribution?time_format=rfc3339", "", "application/json");
+  const auto answered = call(kApprover, "GET", a + "/results/attribution?time_format=rfc3339", "",
+                             "application/json");
   ASSERT_EQ(answered.status, 200) << answered.body;
   const Json answer = Json::parse(answered.body, nullptr, false);
   ASSERT_TRUE(answer.is_object()) << answered.body;
@@ -673,9 +673,9 @@ TEST_F(LawfulApiTest, SubscriberSessionsAndAttributionThroughTheRealAgent) {
   ASSERT_FALSE(answer["sessions"].empty());
   EXPECT_EQ(answer["sessions"][0]["session_id"], (*open_radius)["session_id"]);
   // The same answer as the operator tool's on the agent's data directory.
-  const auto cli = run(kTool + " attribute --data-dir " + data_.string() + " --ip " + radius_ip +
-                       " --port " + std::to_string(port) + " --at " + port_at +
-                       " --format ndjson --time-format rfc3339");
+  const auto cli =
+      run(kTool + " attribute --data-dir " + data_.string() + " --ip " + radius_ip + " --port " +
+          std::to_string(port) + " --at " + port_at + " --format ndjson --time-format rfc3339");
   ASSERT_EQ(cli.exit_code, 0) << cli.out;
   const Json cli_answer = Json::parse(cli.out, nullptr, false);
   ASSERT_TRUE(cli_answer.is_object()) << cli.out;
