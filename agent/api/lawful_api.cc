@@ -474,13 +474,14 @@ HttpResponse LawfulApi::Core::results(const std::shared_ptr<Core>& self, const O
   const LawfulRequest& lr = **r;
   // Only a category the request asked for — and so the approvers approved — is released.
   std::string category(asked_category);
+  // A request replayed from a journal older than categories asked for flows.
+  const bool flows_asked = lr.body.categories.empty() || lr.body.asks(kCategoryFlows);
   if (category.empty()) {
-    category =
-        lr.body.asks(kCategoryFlows) ? std::string(kCategoryFlows) : lr.body.categories.at(0);
-  } else if (!lr.body.asks(category)) {
+    category = flows_asked ? std::string(kCategoryFlows) : lr.body.categories.front();
+  } else if (!(category == kCategoryFlows ? flows_asked : lr.body.asks(category))) {
     return problem(404, "category-not-requested", "Not Found",
-                   "this request did not ask for that category; it asked for " +
-                       fmt::format("{}", fmt::join(lr.body.categories, ", ")));
+                   fmt::format("this request did not ask for that category; it asked for {}",
+                               fmt::join(lr.body.categories, ", ")));
   }
   const bool attribution = category == kCategoryAttribution;
   if (attribution && !lr.body.attribution) {
