@@ -14,6 +14,7 @@ storage::SessionQuery to_storage_query(const Selector& s, TimestampNs from, Time
   storage::SessionQuery q;
   q.from = from;
   q.to = to;
+  q.max_sessions = kMaxSessionsPerSelector;
   switch (s.kind) {
     case Selector::Kind::kAddress:
       q.address = s.address;
@@ -36,12 +37,11 @@ SessionQueryFn make_storage_session_query(storage::StoreOptions options) {
     QueryCompleteness completeness;
     for (std::size_t i = 0; i < spec.selectors.size(); ++i) {
       auto report = engine.sessions_report(to_storage_query(spec.selectors[i], spec.from, spec.to));
-      if (!report) return std::unexpected(report.error());
-      if (report->sessions.size() > kMaxSessionsPerSelector) {
-        return fail(ErrorCode::kInvalidArgument,
-                    fmt::format("selector {} matches more than {} sessions; narrow the request", i,
-                                kMaxSessionsPerSelector));
+      if (!report && report.error().code == ErrorCode::kLimit) {
+        return fail(ErrorCode::kLimit,
+                    fmt::format("selector {}: {}; narrow the request", i, report.error().message));
       }
+      if (!report) return std::unexpected(report.error());
       // Every selector reads the same shards; count them once, from the first.
       if (i == 0) {
         completeness.shards_searched = report->shards_open + report->shards_sealed;

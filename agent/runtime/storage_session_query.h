@@ -5,11 +5,11 @@
 // in order, dropping a session an earlier selector already delivered
 // (session_matches), so each session is delivered once. Memory: the sessions
 // one selector matches in the window (storage merges the versions of a
-// session filed in different shards, which needs them all at once); rows are
-// streamed out, never collected across selectors. A selector matching more
-// than kMaxSessionsPerSelector sessions ends the result with an error (a
-// request that broad is no targeted request). Completeness: shards searched,
-// capture drops and uncovered parts of the window, as for flows.
+// session filed in different shards, which needs them all at once), bounded
+// by kMaxSessionsPerSelector — beyond it storage stops reading and the result
+// ends with an error (a request that broad is no targeted request); rows are
+// streamed out, never collected across selectors. Completeness: shards
+// searched, capture drops and uncovered parts of the window, as for flows.
 #pragma once
 
 #include <cstddef>
@@ -19,7 +19,7 @@
 
 namespace conntrail::agent {
 
-inline constexpr std::size_t kMaxSessionsPerSelector = 1'000'000;
+inline constexpr std::size_t kMaxSessionsPerSelector = 200'000;
 
 SessionQueryFn make_storage_session_query(storage::StoreOptions options);
 

@@ -1,6 +1,8 @@
 // storage/query/query_engine.cc — see query_engine.h.
 #include "storage/query/query_engine.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -348,6 +350,10 @@ Result<SessionReport> QueryEngine::sessions_report(const SessionQuery& q) const 
         continue;  // prefixes overlap exactly when one holds the other's network address
       }
       merge(merged, std::move(s));
+    }
+    if (q.max_sessions != 0 && merged.size() > q.max_sessions) {
+      return fail(ErrorCode::kLimit,
+                  fmt::format("more than {} sessions match the query", q.max_sessions));
     }
   }
   if (covered_to < q.to) add_gap(report.gaps, covered_to, q.to, cutoff, now);

@@ -38,6 +38,9 @@ struct SessionQuery {
   std::optional<IpPrefix> prefix = std::nullopt;  // sessions whose address/prefix overlaps it
   TimestampNs from = 0;
   TimestampNs to = 0;  // sessions overlapping [from, to)
+  // sessions_report(): more distinct sessions than this (0: no bound) is kLimit,
+  // found while reading, so memory stays bounded by it.
+  std::size_t max_sessions = 0;
 };
 
 // sessions_report(): the sessions and how complete the search was, for the
@@ -65,8 +68,9 @@ class QueryEngine {
   // overlapping the window, sorted by start.
   Result<std::vector<SessionRecord>> sessions(const SessionQuery& query) const;
   // The same, with the completeness of the search. Memory: the matching
-  // session rows of the window and its look-around (a lawful selector names
-  // one address, a bounded prefix or one subscriber, so this stays small).
+  // session rows of the window and its look-around (versions of one session
+  // are merged across shards, so they are held together), at most
+  // query.max_sessions when set.
   Result<SessionReport> sessions_report(const SessionQuery& query) const;
 
  private:

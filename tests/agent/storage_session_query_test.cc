@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "agent/workflow/new_request.h"
+#include "storage/query/query_engine.h"
 #include "storage/seal/sealer.h"
 #include "storage/store/flow_writer.h"
 #include "tests/storage/test_dir.h"
@@ -134,6 +135,23 @@ TEST_F(StorageSessionQueryTest, CompletenessNamesTheHoursWithoutShards) {
   EXPECT_EQ(c.uncovered[0].from, t0_ - 2 * kHour);
   EXPECT_EQ(c.uncovered[0].to, t0_);
   EXPECT_FALSE(c.complete());
+}
+
+// The storage helper behind the seam stops reading at its bound instead of growing.
+TEST_F(StorageSessionQueryTest, StorageRefusesMoreSessionsThanItsBound) {
+  const storage::QueryEngine engine(options());
+  storage::SessionQuery q;
+  q.prefix = IpPrefix::parse("100.64.1.0/24").value();
+  q.from = t0_;
+  q.to = t0_ + 8 * kHour;
+  q.max_sessions = 3;
+  auto fits = engine.sessions_report(q);
+  ASSERT_TRUE(fits) << fits.error().message;
+  EXPECT_EQ(fits->sessions.size(), 3u);
+  q.max_sessions = 2;
+  auto refused = engine.sessions_report(q);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kLimit);
 }
 
 }  // namespace
