@@ -1,6 +1,7 @@
 #include "agent/api/lawful_api.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -11,11 +12,14 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "agent/api/attribution_result.h"
 #include "agent/api/deferred_body.h"
 #include "agent/api/problem.h"
+#include "agent/api/record_stream.h"
 #include "agent/api/result_stream.h"
 #include "agent/version.h"
 #include "agent/workflow/statistics.h"
+#include "capture/attribution/session_format.h"
 
 namespace conntrail::agent {
 
@@ -149,6 +153,7 @@ TimestampNs system_clock_now() {
 struct LawfulApi::Core {
   LawfulApiOptions options;
   FlowQueryFn query;
+  SessionQueryFn session_query;  // may be empty: no session store
   Clock clock;
   OfficerRegistry officers{nullptr};
 
@@ -199,7 +204,7 @@ struct LawfulApi::Core {
   HttpResponse decide(const Officer& o, const HttpRequest& req, std::string_view id,
                       std::string_view action, TimestampNs now);
   HttpResponse results(const std::shared_ptr<Core>& self, const Officer& o, const HttpRequest& req,
-                       std::string_view id, TimestampNs now);
+                       std::string_view id, std::string_view category, TimestampNs now);
   HttpResponse manifest(const Officer& o, const HttpRequest& req, std::string_view id,
                         TimestampNs now);
   HttpResponse audit(const Officer& o, const HttpRequest& req);
@@ -301,6 +306,11 @@ HttpResponse LawfulApi::Core::dispatch(const std::shared_ptr<Core>& self, const 
       if (m != "GET") return method_not_allowed("GET");
       return get(o, req, id, now);
     }
+    if (seg.size() == 5 && seg[3] == "results") {
+      if (m != "GET") return method_not_allowed("GET");
+      if (seg[4].empty()) return not_found();
+      return results(self, o, req, id, seg[4], now);
+    }
     if (seg.size() != 4) return not_found();
     const std::string_view action = seg[3];
     if (action == "approve" || action == "reject" || action == "cancel") {
@@ -309,7 +319,7 @@ HttpResponse LawfulApi::Core::dispatch(const std::shared_ptr<Core>& self, const 
     }
     if (action == "results") {
       if (m != "GET") return method_not_allowed("GET");
-      return results(self, o, req, id, now);
+      return results(self, o, req, id, {}, now);
     }
     if (action == "manifest") {
       if (m != "GET") return method_not_allowed("GET");
@@ -344,6 +354,13 @@ HttpResponse LawfulApi::Core::create(const Officer& o, const HttpRequest& req, T
   }
   auto parsed = parse_new_request(req.body, options.limits, now);
   if (!parsed) return bad_field(parsed.error());
+  if (!session_query) {
+    for (std::size_t i = 0; i < parsed->categories.size(); ++i) {
+      if (parsed->categories[i] != kCategoryFlows) {
+        return bad_field({fmt::format("categories[{}]", i), "not served by this agent"});
+      }
+    }
+  }
   std::unique_lock lock(mu);
   auto fields = book.create_event(*parsed, o, new_request_id(), now, options.approvals_required,
                                   options.request_ttl);
@@ -438,7 +455,7 @@ HttpResponse LawfulApi::Core::decide(const Officer& o, const HttpRequest& req, s
 
 HttpResponse LawfulApi::Core::results(const std::shared_ptr<Core>& self, const Officer& o,
                                       const HttpRequest& req, std::string_view id,
-                                      TimestampNs now) {
+                                      std::string_view asked_category, TimestampNs now) {
   auto q = parse_query_string(req.query);
   if (!q) return problem(400, "invalid-query", "Bad Request", q.error().message);
   TimeFormat time_format = TimeFormat::kEpoch;
@@ -448,9 +465,42 @@ HttpResponse LawfulApi::Core::results(const std::shared_ptr<Core>& self, const O
     if (!tf) return bad_field({"time_format", "must be epoch or rfc3339"});
     time_format = *tf;
   }
+  std::unique_lock lock(mu);
+  auto r = book.check_results(id, o, now);
+  if (!r) {
+    lock.unlock();
+    return from_error(o, req, r.error());
+  }
+  const LawfulRequest& lr = **r;
+  // Only a category the request asked for — and so the approvers approved — is released.
+  std::string category(asked_category);
+  // A request replayed from a journal older than categories asked for flows.
+  const bool flows_asked = lr.body.categories.empty() || lr.body.asks(kCategoryFlows);
+  if (category.empty()) {
+    category = flows_asked ? std::string(kCategoryFlows) : lr.body.categories.front();
+  } else if (!(category == kCategoryFlows ? flows_asked : lr.body.asks(category))) {
+    return problem(404, "category-not-requested", "Not Found",
+                   fmt::format("this request did not ask for that category; it asked for {}",
+                               fmt::join(lr.body.categories, ", ")));
+  }
+  const bool attribution = category == kCategoryAttribution;
+  if (attribution && !lr.body.attribution) {
+    return problem(500, "internal", "Internal Server Error");  // cannot happen: parse enforces it
+  }
+  if (category != kCategoryFlows && !session_query) {
+    return problem(503, "not-available", "Service Unavailable",
+                   "this agent has no session store to answer " + category);
+  }
   const std::string accept = req.header("accept");
   OutputFormat format = OutputFormat::kNdjson;
-  if (accept.find("text/csv") != std::string::npos) {
+  if (attribution) {
+    if (!accept.empty() && accept.find("application/json") == std::string::npos &&
+        accept.find("*/*") == std::string::npos &&
+        accept.find("application/*") == std::string::npos) {
+      return problem(406, "not-acceptable", "Not Acceptable",
+                     "an attribution answer is application/json");
+    }
+  } else if (accept.find("text/csv") != std::string::npos) {
     format = OutputFormat::kCsv;
   } else if (!accept.empty() && accept.find("application/x-ndjson") == std::string::npos &&
              accept.find("*/*") == std::string::npos &&
@@ -458,41 +508,40 @@ HttpResponse LawfulApi::Core::results(const std::shared_ptr<Core>& self, const O
     return problem(406, "not-acceptable", "Not Acceptable",
                    "results are application/x-ndjson or text/csv");
   }
-  std::unique_lock lock(mu);
-  auto r = book.check_results(id, o, now);
-  if (!r) {
-    lock.unlock();
-    return from_error(o, req, r.error());
-  }
   if (active_streams >= options.max_result_streams) {
     HttpResponse busy = problem(503, "busy", "Service Unavailable",
                                 "too many result streams in progress; retry shortly");
     busy.headers.emplace_back("retry-after", "5");
     return busy;
   }
-  const std::string fmt_name = format == OutputFormat::kCsv ? "csv" : "ndjson";
+  const std::string fmt_name = attribution                    ? "json"
+                               : format == OutputFormat::kCsv ? "csv"
+                                                              : "ndjson";
   // Journal the start first: no byte leaves unless the journal can record it.
   if (!record_locked(kResultStarted, {{"id", std::string(id)},
                                       {"officer", o.id},
                                       {"agency", o.agency},
+                                      {"category", category},
                                       {"format", fmt_name}})) {
     return journal_unavailable();
   }
   ++active_streams;
   QuerySpec spec;
   spec.request_id = std::string(id);
-  spec.selectors = (*r)->body.selectors;
-  spec.from = (*r)->body.from;
-  spec.to = (*r)->body.to;
+  spec.selectors = lr.body.selectors;
+  spec.from = lr.body.from;
+  spec.to = lr.body.to;
+  const std::optional<AttributionTarget> target = lr.body.attribution;
   // The stream's on_done takes mu: never build or drop a stream while holding it.
   lock.unlock();
-  auto on_done = [self, id = std::string(id), officer = o.id, agency = o.agency,
+  auto on_done = [self, id = std::string(id), officer = o.id, agency = o.agency, category,
                   fmt_name](const DeliverySummary& s) {
     std::lock_guard done_lock(self->mu);
     --self->active_streams;
     Json f = {{"id", id},
               {"officer", officer},
               {"agency", agency},
+              {"category", category},
               {"format", fmt_name},
               {"records", s.records},
               {"bytes", s.bytes},
@@ -505,13 +554,40 @@ HttpResponse LawfulApi::Core::results(const std::shared_ptr<Core>& self, const O
   };
   HttpResponse resp;
   resp.status = 200;
-  resp.headers.emplace_back("content-type", format == OutputFormat::kCsv
+  resp.headers.emplace_back("content-type", attribution ? "application/json"
+                                            : format == OutputFormat::kCsv
                                                 ? "text/csv; charset=utf-8; header=present"
                                                 : "application/x-ndjson");
   resp.headers.emplace_back("x-conntrail-request-id", std::string(id));
+  resp.headers.emplace_back("x-conntrail-category", category);
   resp.headers.emplace_back("cache-control", "no-store");
-  resp.stream = std::make_unique<ResultStream>(query, std::move(spec), format, time_format,
-                                               options.result_buffer_bytes, std::move(on_done));
+  if (category == kCategoryFlows) {
+    resp.stream = std::make_unique<ResultStream>(query, std::move(spec), format, time_format,
+                                                 options.result_buffer_bytes, std::move(on_done));
+  } else if (category == kCategorySessions) {
+    const capture::SessionFormatter formatter(format, time_format);
+    auto produce = [sessions = session_query, spec = std::move(spec),
+                    formatter](const RecordStream::RowSink& sink) {
+      std::string row;
+      return sessions(spec, [&](const SessionRecord& s) {
+        row = formatter.row(s);
+        return sink(row, 1);
+      });
+    };
+    resp.stream = std::make_unique<RecordStream>(std::move(produce), formatter.header(),
+                                                 options.result_buffer_bytes, std::move(on_done));
+  } else {
+    auto produce = [sessions = session_query, flows = query, id = std::string(id), target = *target,
+                    lookaround = options.attribution_lookaround,
+                    time_format](const RecordStream::RowSink& sink) -> Result<QueryCompleteness> {
+      auto doc = answer_attribution_request(id, target, sessions, flows, lookaround, time_format);
+      if (!doc) return std::unexpected(doc.error());
+      sink(doc->json, doc->sessions);
+      return doc->completeness;
+    };
+    resp.stream = std::make_unique<RecordStream>(std::move(produce), std::string(),
+                                                 options.result_buffer_bytes, std::move(on_done));
+  }
   return resp;
 }
 
@@ -538,7 +614,23 @@ HttpResponse LawfulApi::Core::manifest(const Officer& o, const HttpRequest& req,
         {"officer", d.officer},   {"time", iso(d.time)},    {"format", d.format},
         {"records", d.records},   {"bytes", d.bytes},       {"sha256", d.sha256},
         {"finished", d.finished}, {"complete", d.complete}, {"completeness", d.completeness}};
+    j["last_delivery"]["category"] = d.category;
   }
+  // Per category the request asked for: its last delivery, or null.
+  Json by_category = Json::object();
+  for (const auto& c : lr.body.categories) {
+    const Delivery* d = lr.last_delivery(c);
+    by_category[c] = d == nullptr ? Json(nullptr) : Json{{"officer", d->officer},
+                                                         {"time", iso(d->time)},
+                                                         {"format", d->format},
+                                                         {"records", d->records},
+                                                         {"bytes", d->bytes},
+                                                         {"sha256", d->sha256},
+                                                         {"finished", d->finished},
+                                                         {"complete", d->complete},
+                                                         {"completeness", d->completeness}};
+  }
+  j["categories"] = by_category;
   return json_response(200, j);
 }
 
@@ -656,6 +748,12 @@ HttpResponse LawfulApi::Core::statistics(const Officer& o, const HttpRequest& re
 
 Result<std::unique_ptr<LawfulApi>> LawfulApi::open(const LawfulApiOptions& options,
                                                    FlowQueryFn query, Clock clock) {
+  return open(options, QueryFunctions{std::move(query), {}}, std::move(clock));
+}
+
+Result<std::unique_ptr<LawfulApi>> LawfulApi::open(const LawfulApiOptions& options,
+                                                   QueryFunctions queries, Clock clock) {
+  FlowQueryFn query = std::move(queries.flows);
   if (options.approvals_required < 1) {
     return fail(ErrorCode::kInvalidArgument, "approvals_required must be at least 1");
   }
@@ -688,6 +786,7 @@ Result<std::unique_ptr<LawfulApi>> LawfulApi::open(const LawfulApiOptions& optio
   auto core = std::make_shared<Core>();
   core->options = options;
   core->query = std::move(query);
+  core->session_query = std::move(queries.sessions);
   core->clock = clock ? std::move(clock) : Clock(system_clock_now);
   core->officers.replace(*directory);
   core->journal = std::move(*journal);

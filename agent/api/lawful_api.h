@@ -14,7 +14,10 @@
 //   POST /v1/requests/{id}/approve       approver       same agency, not the requester
 //   POST /v1/requests/{id}/reject        approver       same agency, not the requester
 //   POST /v1/requests/{id}/cancel        its requester
-//   GET  /v1/requests/{id}/results       officers on the request, once approved (NDJSON | CSV)
+//   GET  /v1/requests/{id}/results       officers on the request, once approved: the request's
+//                                        primary category (flows when asked, else its only one)
+//   GET  /v1/requests/{id}/results/{category}   the same, for one category it asked for:
+//        flows, subscriber-sessions (NDJSON | CSV) or attribution (one JSON document)
 //   GET  /v1/requests/{id}/manifest      officers on the request: count, SHA-256, completeness
 //   GET  /v1/audit                       auditor        journal entries, paged, by time range
 //   GET  /v1/audit/verify                auditor        chain verification and head hash
@@ -45,6 +48,7 @@
 #include <string>
 
 #include "agent/api/flow_query.h"
+#include "agent/api/session_query.h"
 #include "agent/http2/http_types.h"
 #include "agent/officers/officer_directory.h"
 #include "agent/workflow/new_request.h"
@@ -70,7 +74,17 @@ struct LawfulApiOptions {
   std::size_t max_result_streams = 4;         // concurrent result streams (503 beyond)
   std::size_t auth_failures_per_minute = 60;  // journaled; the rest are counted
   std::size_t audit_scan_budget = 10'000;  // entries examined per /v1/audit page (event-loop time)
+  // How far around an attribution instant sessions are looked for (the store's
+  // session_lookaround): the nearest sessions before and after bound a gap.
+  TimestampNs attribution_lookaround = 7 * kNsPerDay;
   storage::JournalOptions journal;
+};
+
+// The storage seams. `flows` is required; without `sessions`, requests for
+// subscriber-sessions or attribution are refused at creation (400, the category).
+struct QueryFunctions {
+  FlowQueryFn flows;
+  SessionQueryFn sessions;
 };
 
 class LawfulApi {
@@ -80,6 +94,9 @@ class LawfulApi {
   // Errors: kInvalidArgument (bad options, bad officers file), kCorrupt
   // (journal fails verification: the operator must investigate with
   // `conntrail audit verify`), kIo.
+  static Result<std::unique_ptr<LawfulApi>> open(const LawfulApiOptions& options,
+                                                 QueryFunctions queries, Clock clock);
+  // Flows only (no session store).
   static Result<std::unique_ptr<LawfulApi>> open(const LawfulApiOptions& options, FlowQueryFn query,
                                                  Clock clock);
   ~LawfulApi();

@@ -22,6 +22,7 @@
 #include "agent/runtime/deletion_relay.h"
 #include "agent/runtime/module_options.h"
 #include "agent/runtime/storage_flow_query.h"
+#include "agent/runtime/storage_session_query.h"
 #include "agent/version.h"
 #include "storage/store/data_dir_lock.h"
 
@@ -94,8 +95,10 @@ int main(int argc, char** argv) {
   daemon.add_worker(pipeline.capture_worker());
   daemon.set_status_provider([&pipeline] { return pipeline.status(); });
 
+  const auto store = agent::store_options(*snapshot);
   auto api = agent::LawfulApi::open(agent::lawful_api_options(*snapshot),
-                                    agent::make_storage_flow_query(agent::store_options(*snapshot)),
+                                    agent::QueryFunctions{agent::make_storage_flow_query(store),
+                                                          agent::make_storage_session_query(store)},
                                     agent::Clock{});
   if (!api) {
     agent::log::write(agent::LogLevel::kError, "api: " + api.error().message);

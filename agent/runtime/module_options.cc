@@ -104,6 +104,9 @@ LawfulApiOptions lawful_api_options(const AgentConfig& config) {
   // that storage already deleted comes back as a "before retention" gap.
   o.limits.retention = static_cast<TimestampNs>(config.storage.retention_months) * 31 * kNsPerDay;
   o.limits.max_body_bytes = static_cast<std::size_t>(config.api.max_request_body);
+  o.attribution_lookaround =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(store_options(config).session_lookaround)
+          .count();
   return o;
 }
 

@@ -57,6 +57,8 @@ std::expected<TimestampNs, FieldError> time_member(const Json& obj, const char* 
   return *t;
 }
 
+std::expected<std::uint16_t, FieldError> port_member(const Json& value, const std::string& at);
+
 std::expected<Selector, FieldError> one_selector(const Json& j, const std::string& at,
                                                  const RequestLimits* limits) {
   if (!j.is_object()) return field_error(at, "must be an object");
@@ -79,10 +81,9 @@ std::expected<Selector, FieldError> one_selector(const Json& j, const std::strin
     s.kind = Selector::Kind::kAddress;
     s.address = *a;
     if (const auto port = j.find("port"); port != j.end()) {
-      if (!port->is_number_unsigned() || port->get<std::uint64_t>() > 65535) {
-        return field_error(at + ".port", "must be an integer 0..65535");
-      }
-      s.port = static_cast<std::uint16_t>(port->get<std::uint64_t>());
+      auto p = port_member(*port, at + ".port");
+      if (!p) return std::unexpected(p.error());
+      s.port = *p;
     }
   } else if (const auto pfx = j.find("prefix"); pfx != j.end()) {
     if (!pfx->is_string()) return field_error(at + ".prefix", "must be a string");
@@ -119,7 +120,67 @@ std::expected<Selector, FieldError> one_selector(const Json& j, const std::strin
   return s;
 }
 
+std::expected<std::uint16_t, FieldError> port_member(const Json& value, const std::string& at) {
+  if (!value.is_number_unsigned() || value.get<std::uint64_t>() > 65535) {
+    return field_error(at, "must be an integer 0..65535");
+  }
+  return static_cast<std::uint16_t>(value.get<std::uint64_t>());
+}
+
 }  // namespace
+
+bool NewRequest::asks(std::string_view category) const {
+  return std::find(categories.begin(), categories.end(), category) != categories.end();
+}
+
+nlohmann::json attribution_to_json(const AttributionTarget& t) {
+  Json o = Json::object();
+  o["ip"] = t.address.to_string();
+  if (t.port) o["port"] = *t.port;
+  o["at"] = format_rfc3339(t.at, TimePrecision::kNano);
+  o["window_s"] = static_cast<std::uint64_t>(t.window / kNsPerSecond);
+  return o;
+}
+
+std::expected<AttributionTarget, FieldError> attribution_from_json(const nlohmann::json& j,
+                                                                   const RequestLimits* limits) {
+  const std::string at = "attribution";
+  if (!j.is_object()) return field_error(at, "must be an object");
+  for (const auto& [key, value] : j.items()) {
+    if (key != "ip" && key != "port" && key != "at" && key != "window_s") {
+      return field_error(at + "." + key, "unknown field");
+    }
+  }
+  AttributionTarget t;
+  const auto ip = j.find("ip");
+  if (ip == j.end()) return field_error(at + ".ip", "is required");
+  if (!ip->is_string()) return field_error(at + ".ip", "must be a string");
+  const auto& ip_text = ip->get_ref<const std::string&>();
+  auto a = IpAddress::parse(ip_text);
+  if (!a || ip_text.size() > 64) return field_error(at + ".ip", "is not an IP address");
+  t.address = *a;
+  if (const auto port = j.find("port"); port != j.end()) {
+    auto p = port_member(*port, at + ".port");
+    if (!p) return std::unexpected(p.error());
+    t.port = *p;
+  }
+  auto when = time_member(j, "at");
+  if (!when) return field_error(at + ".at", when.error().detail);
+  t.at = *when;
+  if (const auto w = j.find("window_s"); w != j.end()) {
+    const std::uint64_t max_s =
+        limits != nullptr
+            ? static_cast<std::uint64_t>(limits->max_attribution_window / kNsPerSecond)
+            : std::uint64_t{366} * 86'400;
+    // A JSON integer ≥ 0 (signed or not: an in-memory entry keeps its C++ type).
+    if (!w->is_number_integer() || w->get<std::int64_t>() < 0 || w->get<std::uint64_t>() > max_s) {
+      return field_error(at + ".window_s",
+                         fmt::format("must be an integer 0..{} (seconds)", max_s));
+    }
+    t.window = static_cast<TimestampNs>(w->get<std::uint64_t>()) * kNsPerSecond;
+  }
+  return t;
+}
 
 nlohmann::json selectors_to_json(const std::vector<Selector>& selectors) {
   Json out = Json::array();
@@ -168,8 +229,8 @@ std::expected<NewRequest, FieldError> parse_new_request(std::string_view body,
   if (j.is_discarded()) return field_error("", "body is not valid JSON");
   if (!j.is_object()) return field_error("", "body must be a JSON object");
   static const std::set<std::string, std::less<>> kKnown = {
-      "case_reference", "legal_basis", "warrant_reference", "selectors",
-      "from",           "to",          "categories",        "justification"};
+      "case_reference", "legal_basis",   "warrant_reference", "selectors", "from", "to",
+      "categories",     "justification", "attribution"};
   for (const auto& [key, value] : j.items()) {
     if (!kKnown.contains(key)) return field_error(key, "unknown field");
   }
@@ -186,29 +247,7 @@ std::expected<NewRequest, FieldError> parse_new_request(std::string_view body,
   if (j.contains("warrant_reference") && r.warrant_reference.empty()) {
     return field_error("warrant_reference", "must not be empty when given");
   }
-  const auto sel = j.find("selectors");
-  if (sel == j.end()) return field_error("selectors", "is required");
-  auto selectors = selectors_from_json(*sel, &limits);
-  if (!selectors) return std::unexpected(selectors.error());
-  r.selectors = std::move(*selectors);
-
-  auto from = time_member(j, "from");
-  if (!from) return std::unexpected(from.error());
-  auto to = time_member(j, "to");
-  if (!to) return std::unexpected(to.error());
-  r.from = *from;
-  r.to = *to;
-  if (r.to <= r.from) return field_error("to", "must be after from");
-  if (r.to - r.from > limits.max_window) {
-    return field_error(
-        "to", fmt::format("window longer than the allowed {} days", limits.max_window / kNsPerDay));
-  }
-  if (r.from < now - limits.retention) {
-    return field_error(
-        "from", fmt::format("before the retention period ({} days)", limits.retention / kNsPerDay));
-  }
-  if (r.to > now) return field_error("to", "is in the future");
-
+  // Categories first: they decide which members describe the target.
   const auto cats = j.find("categories");
   if (cats == j.end()) return field_error("categories", "is required");
   if (!cats->is_array() || cats->empty() || cats->size() > 8) {
@@ -219,13 +258,76 @@ std::expected<NewRequest, FieldError> parse_new_request(std::string_view body,
     const std::string at = fmt::format("categories[{}]", i);
     if (!c.is_string()) return field_error(at, "must be a string");
     const auto& name = c.get_ref<const std::string&>();
-    // Flow records are what this product retains; sessions (attribution) are
-    // answered as part of flows' subscriber column.
-    if (name != "flows") return field_error(at, "unsupported category (supported: flows)");
+    if (name != kCategoryFlows && name != kCategorySessions && name != kCategoryAttribution) {
+      return field_error(at, fmt::format("unsupported category (supported: {}, {}, {})",
+                                         kCategoryFlows, kCategorySessions, kCategoryAttribution));
+    }
     if (std::find(r.categories.begin(), r.categories.end(), name) != r.categories.end()) {
       return field_error(at, "duplicate category");
     }
     r.categories.push_back(name);
+  }
+  const bool attribution = r.asks(kCategoryAttribution);
+  if (attribution && r.categories.size() > 1) {
+    return field_error("categories", "attribution is asked alone (one address, one instant)");
+  }
+
+  if (attribution) {
+    for (const char* key : {"selectors", "from", "to"}) {
+      if (j.contains(key)) {
+        return field_error(key,
+                           "not allowed with the attribution category (the target and its "
+                           "instant are in attribution)");
+      }
+    }
+    const auto a = j.find("attribution");
+    if (a == j.end())
+      return field_error("attribution", "is required with the attribution category");
+    auto target = attribution_from_json(*a, &limits);
+    if (!target) return std::unexpected(target.error());
+    if (target->at - target->window < now - limits.retention) {
+      return field_error("attribution.at", fmt::format("before the retention period ({} days)",
+                                                       limits.retention / kNsPerDay));
+    }
+    if (target->at + target->window > now) {
+      return field_error(
+          target->window > 0 && target->at <= now ? "attribution.window_s" : "attribution.at",
+          "reaches into the future");
+    }
+    Selector s;
+    s.kind = Selector::Kind::kAddress;
+    s.address = target->address;
+    s.port = target->port;
+    r.selectors = {s};
+    r.from = target->at - target->window;
+    r.to = target->at + target->window + 1;  // [from, to): an instant is [at, at + 1 ns)
+    r.attribution = *target;
+  } else {
+    if (j.contains("attribution")) {
+      return field_error("attribution", "only with the attribution category");
+    }
+    const auto sel = j.find("selectors");
+    if (sel == j.end()) return field_error("selectors", "is required");
+    auto selectors = selectors_from_json(*sel, &limits);
+    if (!selectors) return std::unexpected(selectors.error());
+    r.selectors = std::move(*selectors);
+
+    auto from = time_member(j, "from");
+    if (!from) return std::unexpected(from.error());
+    auto to = time_member(j, "to");
+    if (!to) return std::unexpected(to.error());
+    r.from = *from;
+    r.to = *to;
+    if (r.to <= r.from) return field_error("to", "must be after from");
+    if (r.to - r.from > limits.max_window) {
+      return field_error("to", fmt::format("window longer than the allowed {} days",
+                                           limits.max_window / kNsPerDay));
+    }
+    if (r.from < now - limits.retention) {
+      return field_error("from", fmt::format("before the retention period ({} days)",
+                                             limits.retention / kNsPerDay));
+    }
+    if (r.to > now) return field_error("to", "is in the future");
   }
   auto js = text(j, "justification", 4096, true, true);
   if (!js) return std::unexpected(js.error());

@@ -59,6 +59,13 @@ RequestState LawfulRequest::state(TimestampNs now) const noexcept {
   return RequestState::kAwaitingApproval;
 }
 
+const Delivery* LawfulRequest::last_delivery(std::string_view category) const noexcept {
+  for (auto it = deliveries.rbegin(); it != deliveries.rend(); ++it) {
+    if (it->category == category) return &*it;
+  }
+  return nullptr;
+}
+
 bool LawfulRequest::involves(std::string_view officer_id) const noexcept {
   if (requester == officer_id) return true;
   return std::any_of(approvals.begin(), approvals.end(),
@@ -77,6 +84,7 @@ nlohmann::json LawfulRequest::to_json(TimestampNs now) const {
   j["justification"] = body.justification;
   j["selectors"] = selectors_to_json(body.selectors);
   j["categories"] = body.categories;
+  if (body.attribution) j["attribution"] = attribution_to_json(*body.attribution);
   j["from"] = iso(body.from);
   j["to"] = iso(body.to);
   j["created"] = iso(created);
@@ -97,9 +105,9 @@ nlohmann::json LawfulRequest::to_json(TimestampNs now) const {
   j["deliveries"] = deliveries.size();
   if (!deliveries.empty()) {
     const Delivery& d = deliveries.back();
-    j["last_delivery"] = {{"officer", d.officer},  {"time", iso(d.time)}, {"records", d.records},
-                          {"bytes", d.bytes},      {"sha256", d.sha256},  {"finished", d.finished},
-                          {"complete", d.complete}};
+    j["last_delivery"] = {{"category", d.category}, {"officer", d.officer},  {"time", iso(d.time)},
+                          {"records", d.records},   {"bytes", d.bytes},      {"sha256", d.sha256},
+                          {"finished", d.finished}, {"complete", d.complete}};
   }
   return j;
 }
@@ -143,6 +151,15 @@ Result<void> RequestBook::apply(const storage::JournalEntry& e) {
                   fmt::format("journal seq {}: bad selectors: {}", e.seq, sel.error().detail));
     }
     r.body.selectors = std::move(*sel);
+    if (const auto a = f.find("attribution"); a != f.end()) {
+      auto target = attribution_from_json(*a, nullptr);
+      if (!target) {
+        return fail(ErrorCode::kCorrupt,
+                    fmt::format("journal seq {}: bad attribution: {} {}", e.seq,
+                                target.error().field, target.error().detail));
+      }
+      r.body.attribution = *target;
+    }
     if (requests_.contains(r.id)) {
       return fail(ErrorCode::kCorrupt,
                   fmt::format("journal seq {}: request {} created twice", e.seq, r.id));
@@ -171,6 +188,7 @@ Result<void> RequestBook::apply(const storage::JournalEntry& e) {
     if (!r.cancellation) r.cancellation = OfficerAction{*officer, e.time, {}};
   } else {
     Delivery d;
+    d.category = str(f, "category").value_or(std::string(kCategoryFlows));
     d.officer = *officer;
     d.time = e.time;
     d.format = str(f, "format").value_or("");
@@ -217,6 +235,7 @@ Result<nlohmann::json> RequestBook::create_event(const NewRequest& req, const Of
   f["justification"] = req.justification;
   f["selectors"] = selectors_to_json(req.selectors);
   f["categories"] = req.categories;
+  if (req.attribution) f["attribution"] = attribution_to_json(*req.attribution);
   f["from"] = format_rfc3339(req.from, TimePrecision::kNano);
   f["to"] = format_rfc3339(req.to, TimePrecision::kNano);
   f["approvals_required"] = std::max(1u, approvals_required);

@@ -66,6 +66,7 @@ struct OfficerAction {
 };
 
 struct Delivery {
+  std::string category = "flows";  // which category was delivered (journals before it: flows)
   std::string officer;
   TimestampNs time = 0;
   std::string format;  // "ndjson" | "csv"
@@ -95,6 +96,8 @@ struct LawfulRequest {
   bool involves(std::string_view officer_id) const noexcept;
   // The API's JSON view (GET /v1/requests/{id}).
   nlohmann::json to_json(TimestampNs now) const;
+  // The last delivery of one category, if any.
+  const Delivery* last_delivery(std::string_view category) const noexcept;
 };
 
 class RequestBook {

@@ -2,6 +2,7 @@
 #include "storage/query/query_engine.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
@@ -389,35 +390,70 @@ Result<std::vector<SessionRecord>> QueryEngine::sessions_covering(const IpAddres
 }
 
 Result<std::vector<SessionRecord>> QueryEngine::sessions(const SessionQuery& q) const {
+  auto report = sessions_report(q);
+  if (!report) return std::unexpected(report.error());
+  return std::move(report->sessions);
+}
+
+Result<SessionReport> QueryEngine::sessions_report(const SessionQuery& q) const {
   if (q.to <= q.from)
     return fail(ErrorCode::kInvalidArgument, "session window: 'to' must be after 'from'");
-  if (!q.address && !q.subscriber) {
-    return fail(ErrorCode::kInvalidArgument, "session query: needs an address or a subscriber");
+  if (!q.address && !q.subscriber && !q.prefix) {
+    return fail(ErrorCode::kInvalidArgument,
+                "session query: needs an address, a prefix or a subscriber");
   }
   const TimestampNs around =
       std::chrono::duration_cast<std::chrono::nanoseconds>(options_.session_lookaround).count();
   auto listed = list_shard_files_between(options_.data_dir, q.from - around, q.to + around);
   if (!listed) return std::unexpected(listed.error());
+  SessionReport report;
+  const TimestampNs now = options_.now();
+  const TimestampNs cutoff = retention_cutoff(now, options_.retention_months);
+  TimestampNs covered_to = q.from;
   std::map<SessionKey, SessionRecord> merged;
   for (const auto& f : one_per_period(std::move(*listed))) {
     auto reader = open_reader(options_.data_dir, f);
     if (!reader) return std::unexpected(reader.error());
+    if (reader->form() == ShardForm::kSealed) {
+      ++report.shards_sealed;
+    } else {
+      ++report.shards_open;
+    }
+    if (f.period.end() > q.from && f.period.start < q.to) {
+      auto counters = reader->counters();
+      if (!counters) return std::unexpected(counters.error());
+      report.counters += *counters;
+      if (f.period.start > covered_to)
+        add_gap(report.gaps, covered_to, f.period.start, cutoff, now);
+      covered_to = std::max(covered_to, f.period.end());
+    }
     auto rows = q.subscriber ? reader->sessions_for_subscriber(*q.subscriber)
-                             : reader->sessions_for_address(*q.address);
+                : q.address  ? reader->sessions_for_address(*q.address)
+                             : reader->sessions_overlapping(*q.prefix);
     if (!rows) return std::unexpected(rows.error());
     for (auto& s : *rows) {
       if (q.address && !s.address.contains(*q.address)) continue;
       if (q.subscriber && s.subscriber != *q.subscriber) continue;
+      if (q.prefix && !q.prefix->contains(s.address.network()) &&
+          !s.address.contains(q.prefix->network())) {
+        continue;  // prefixes overlap exactly when one holds the other's network address
+      }
       merge(merged, std::move(s));
     }
+    if (q.max_sessions != 0 && merged.size() > q.max_sessions) {
+      return fail(ErrorCode::kLimit,
+                  fmt::format("more than {} sessions match the query", q.max_sessions));
+    }
   }
-  std::vector<SessionRecord> out;
+  if (covered_to < q.to) add_gap(report.gaps, covered_to, q.to, cutoff, now);
   for (auto& [k, s] : merged) {
-    if (s.start_ts < q.to && (s.is_open() || s.end_ts > q.from)) out.push_back(std::move(s));
+    if (s.start_ts < q.to && (s.is_open() || s.end_ts > q.from)) {
+      report.sessions.push_back(std::move(s));
+    }
   }
-  std::sort(out.begin(), out.end(),
+  std::sort(report.sessions.begin(), report.sessions.end(),
             [](const SessionRecord& a, const SessionRecord& b) { return a.start_ts < b.start_ts; });
-  return out;
+  return report;
 }
 
 }  // namespace conntrail::storage

@@ -35,8 +35,22 @@ inline constexpr std::size_t kSortBufferRows = 65536;
 struct SessionQuery {
   std::optional<IpAddress> address = std::nullopt;  // sessions whose address/prefix holds it
   std::optional<std::string> subscriber = std::nullopt;
+  std::optional<IpPrefix> prefix = std::nullopt;  // sessions whose address/prefix overlaps it
   TimestampNs from = 0;
   TimestampNs to = 0;  // sessions overlapping [from, to)
+  // sessions_report(): more distinct sessions than this (0: no bound) is kLimit,
+  // found while reading, so memory stays bounded by it.
+  std::size_t max_sessions = 0;
+};
+
+// sessions_report(): the sessions and how complete the search was, for the
+// lawful API (which must say when "no session" may only mean "no data").
+struct SessionReport {
+  std::vector<SessionRecord> sessions;  // sorted by start
+  std::size_t shards_open = 0;          // shards read (the window's and the look-around's)
+  std::size_t shards_sealed = 0;
+  CaptureCounters counters;  // summed over the shards whose period overlaps [from, to)
+  std::vector<Gap> gaps;     // parts of [from, to) without a shard, in time order
 };
 
 class QueryEngine {
@@ -50,8 +64,14 @@ class QueryEngine {
 
   Result<std::vector<SessionRecord>> sessions_covering(const IpAddress& address,
                                                        TimestampNs t) const;
-  // Sessions by address or subscriber overlapping the window, sorted by start.
+  // Sessions by address, prefix or subscriber (ANDed when several are set)
+  // overlapping the window, sorted by start.
   Result<std::vector<SessionRecord>> sessions(const SessionQuery& query) const;
+  // The same, with the completeness of the search. Memory: the matching
+  // session rows of the window and its look-around (versions of one session
+  // are merged across shards, so they are held together), at most
+  // query.max_sessions when set.
+  Result<SessionReport> sessions_report(const SessionQuery& query) const;
 
  private:
   StoreOptions options_;

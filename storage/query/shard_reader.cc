@@ -223,4 +223,22 @@ Result<std::vector<SessionRecord>> ShardReader::sessions_for_subscriber(
   return out;
 }
 
+Result<std::vector<SessionRecord>> ShardReader::sessions_overlapping(const IpPrefix& prefix) {
+  // Two ranges overlap when each starts before the other ends.
+  auto st = db_.prepare(std::string(kSelectSessionColumns) +
+                        " FROM sessions WHERE addr_lo <= ?1 AND addr_hi >= ?2");
+  if (!st) return std::unexpected(st.error());
+  const IpAddress last = prefix.last();
+  st->bind_blob(1, last.bytes());
+  st->bind_blob(2, prefix.network().bytes());
+  std::vector<SessionRecord> out;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    out.push_back(read_session(*st));
+  }
+  return out;
+}
+
 }  // namespace conntrail::storage

@@ -43,6 +43,8 @@ class ShardReader {
   // Session rows whose address range holds `address` (any time); the caller filters.
   Result<std::vector<SessionRecord>> sessions_for_address(const IpAddress& address);
   Result<std::vector<SessionRecord>> sessions_for_subscriber(std::string_view subscriber);
+  // Session rows whose address range overlaps `prefix` (any time); the caller filters.
+  Result<std::vector<SessionRecord>> sessions_overlapping(const IpPrefix& prefix);
 
  private:
   ShardReader(sql::Db db, ShardForm form, ShardPeriod period) noexcept

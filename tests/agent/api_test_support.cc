@@ -82,6 +82,19 @@ FlowRecord make_flow(const std::string& src, std::uint16_t sport, const std::str
   return f;
 }
 
+SessionRecord make_session(const std::string& address, const std::string& subscriber,
+                           TimestampNs start, TimestampNs end, const std::string& id) {
+  SessionRecord s;
+  s.address = *IpPrefix::parse(address);
+  s.subscriber = subscriber;
+  s.source = SessionSource::kRadius;
+  s.start_ts = start;
+  s.end_ts = end;
+  s.server = *IpAddress::parse("203.0.113.1");
+  s.session_id = id;
+  return s;
+}
+
 std::string ApiTest::officers_json() const {
   auto officer = [](const std::string& id, const std::string& agency, const std::string& roles,
                     const std::string& cert, const std::string& extra = {}) {
@@ -149,7 +162,18 @@ void ApiTest::open_api() {
     }
     return completeness_;
   };
-  auto api = LawfulApi::open(options_, query, [this] { return now_; });
+  SessionQueryFn sessions = [this](const QuerySpec& spec,
+                                   const SessionRowFn& on_row) -> Result<QueryCompleteness> {
+    session_specs_.push_back(spec);
+    for (const auto& s : sessions_) {
+      if (!session_overlaps(s, spec.from, spec.to)) continue;
+      bool hit = false;
+      for (const auto& sel : spec.selectors) hit = hit || session_matches(sel, s);
+      if (hit && !on_row(s)) break;
+    }
+    return completeness_;
+  };
+  auto api = LawfulApi::open(options_, QueryFunctions{query, sessions}, [this] { return now_; });
   ASSERT_TRUE(api) << api.error().message;
   api_ = std::move(*api);
 }

@@ -1,6 +1,7 @@
 // Shared fixture for the lawful API tests: a temp directory with an officers
-// file and a journal, an injected clock, a fake flow store behind the
-// FlowQueryFn seam, and helpers that call LawfulApi::handle directly.
+// file and a journal, an injected clock, a fake flow and session store behind
+// the FlowQueryFn and SessionQueryFn seams, and helpers that call
+// LawfulApi::handle directly.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -68,13 +69,18 @@ class ApiTest : public ::testing::Test {
   std::string officers_path_;
   TimestampNs now_ = 0;
   std::vector<FlowRecord> flows_;  // the fake store
+  std::vector<SessionRecord> sessions_;
   QueryCompleteness completeness_;
+  std::vector<QuerySpec> session_specs_;  // what the session seam was asked
   std::atomic<int> queries_{0};
   LawfulApiOptions options_;
   std::unique_ptr<LawfulApi> api_;
 };
 
 std::string header_of(const http2::HttpResponse& r, std::string_view name);
+
+SessionRecord make_session(const std::string& address, const std::string& subscriber,
+                           TimestampNs start, TimestampNs end, const std::string& id = "s-1");
 
 FlowRecord make_flow(const std::string& src, std::uint16_t sport, const std::string& dst,
                      std::uint16_t dport, TimestampNs first, std::uint64_t bytes = 100);

@@ -5,6 +5,7 @@ conntrail_add_test(officers_test
   LABELS unit)
 conntrail_add_test(workflow_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/workflow_request_test.cc
+          ${CMAKE_CURRENT_LIST_DIR}/workflow_categories_test.cc
   LIBS conntrail_agent_lib
   LABELS unit)
 conntrail_add_test(api_test
@@ -13,6 +14,7 @@ conntrail_add_test(api_test
           ${CMAKE_CURRENT_LIST_DIR}/api_authorization_test.cc
           ${CMAKE_CURRENT_LIST_DIR}/api_audit_test.cc
           ${CMAKE_CURRENT_LIST_DIR}/api_results_test.cc
+          ${CMAKE_CURRENT_LIST_DIR}/api_sessions_test.cc
   LIBS conntrail_agent_lib
   LABELS unit)
 # Runs the real `conntrail audit verify` binary.

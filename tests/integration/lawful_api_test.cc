@@ -258,8 +258,9 @@ class LawfulApiTest : public ::testing::Test {
   };
 
   Reply call(const Identity& who, const std::string& method, const std::string& path,
-             const std::string& body = "") {
+             const std::string& body = "", const std::string& accept = "") {
     std::string cmd = "curl -sS --max-time 30 --http2 --cacert " + (pki_ / "ca.crt").string();
+    if (!accept.empty()) cmd += " -H 'accept: " + accept + "'";
     if (!who.cert.empty()) {
       cmd += " --cert " + (pki_ / (who.cert + ".crt")).string() + " --key " +
              (pki_ / (who.cert + ".key")).string();
@@ -350,10 +351,10 @@ TEST_F(LawfulApiTest, AuthorizationMatrixAndNoRecordWithoutTwoOfficers) {
   const std::string pending = new_request();
   const std::string p = "/v1/requests/" + pending;
   const std::vector<std::pair<std::string, std::string>> endpoints = {
-      {"POST", "/v1/requests"},    {"GET", "/v1/requests"},  {"GET", p},
-      {"POST", p + "/approve"},    {"POST", p + "/reject"},  {"POST", p + "/cancel"},
-      {"GET", p + "/results"},     {"GET", p + "/manifest"}, {"GET", "/v1/audit"},
-      {"GET", "/v1/audit/verify"}, {"GET", "/v1/statistics"}};
+      {"POST", "/v1/requests"},    {"GET", "/v1/requests"},   {"GET", p},
+      {"POST", p + "/approve"},    {"POST", p + "/reject"},   {"POST", p + "/cancel"},
+      {"GET", p + "/results"},     {"GET", p + "/manifest"},  {"GET", "/v1/audit"},
+      {"GET", "/v1/audit/verify"}, {"GET", "/v1/statistics"}, {"GET", p + "/results/flows"}};
   for (const auto& [method, path] : endpoints) {
     const std::string body = path == "/v1/requests" && method == "POST" ? request_body() : "";
     for (const Identity* who : {&kStranger, &kExpired, &kFileRevoked}) {
@@ -403,6 +404,12 @@ TEST_F(LawfulApiTest, AuthorizationMatrixAndNoRecordWithoutTwoOfficers) {
   expect(kRequester2, "GET", p + "/results", 403);
   expect(kOtherApprover, "GET", p + "/results", 404);
   expect(kAuditor, "GET", p + "/results", 403);
+  // The same for a category named explicitly.
+  expect(kRequester, "GET", p + "/results/flows", 409);
+  expect(kApprover, "GET", p + "/results/flows", 403);
+  expect(kRequester2, "GET", p + "/results/flows", 403);
+  expect(kOtherApprover, "GET", p + "/results/flows", 404);
+  expect(kAuditor, "GET", p + "/results/flows", 403);
   // manifest: officers on the request.
   expect(kRequester, "GET", p + "/manifest", 200);
   expect(kApprover, "GET", p + "/manifest", 403);
@@ -506,6 +513,221 @@ TEST_F(LawfulApiTest, AuthorizationMatrixAndNoRecordWithoutTwoOfficers) {
   EXPECT_FALSE(holds_flow_record(stats.body));
   EXPECT_EQ(stats.body.find("officer-a"), std::string::npos) << "statistics name an officer";
   EXPECT_EQ(stats.body.find(kSelectorIp), std::string::npos) << "statistics name a selector";
+  stop_agent();
+}
+
+// Issue 6 through the lawful API: the subscriber-sessions category and the attribution
+// request, on the demo capture's RADIUS and DHCP sessions as the real agent stored them,
+// checked against what the operator tool decodes (`conntrail sessions --pcap`) and answers
+// (`conntrail attribute --data-dir`) for the same data.
+TEST_F(LawfulApiTest, SubscriberSessionsAndAttributionThroughTheRealAgent) {
+  start_agent();
+  ASSERT_FALSE(HasFatalFailure());
+  await_capture_stored();
+  ASSERT_FALSE(HasFatalFailure());
+
+  // What the operator tool decodes from the same capture.
+  const auto decoded = run(kTool + " sessions --pcap " + pcap_.string() + " --format ndjson");
+  ASSERT_EQ(decoded.exit_code, 0);
+  std::vector<Json> sessions;
+  for (const auto& line : lines(decoded.out)) sessions.push_back(Json::parse(line));
+  // An open RADIUS session on an IPv4 address, a stopped one with its delegated prefix,
+  // and a DHCP lease.
+  const Json* open_radius = nullptr;
+  const Json* stopped_radius = nullptr;
+  const Json* stopped_prefix = nullptr;
+  const Json* dhcp = nullptr;
+  for (const auto& j : sessions) {
+    const bool v4 = j["address"].get<std::string>().find(':') == std::string::npos;
+    if (j["source"] == "radius" && v4 && j["end_ts"].is_null() && !open_radius) open_radius = &j;
+    if (j["source"] == "radius" && v4 && !j["end_ts"].is_null() && !stopped_radius) {
+      stopped_radius = &j;
+    }
+    if (j["source"] == "dhcp" && !dhcp) dhcp = &j;
+  }
+  ASSERT_TRUE(open_radius && stopped_radius && dhcp) << decoded.out;
+  for (const auto& j : sessions) {
+    if (j["source"] == "radius" && j["session_id"] == (*stopped_radius)["session_id"] &&
+        j["address"].get<std::string>().find(':') != std::string::npos) {
+      stopped_prefix = &j;
+    }
+  }
+  ASSERT_TRUE(stopped_prefix) << "the stopped RADIUS session has no delegated prefix";
+  const std::string radius_ip = (*open_radius)["address"];
+  const std::string subscriber = (*open_radius)["subscriber"];
+
+  // --- subscriber-sessions, with flows, in one request --------------------------------
+  const std::time_t now = std::time(nullptr);
+  const Json selectors = Json::array({{{"ip", radius_ip}},
+                                      {{"subscriber", (*dhcp)["subscriber"]}},
+                                      {{"prefix", (*stopped_prefix)["address"]}}});
+  const std::string body = Json{{"case_reference", "C-21"},
+                                {"legal_basis", "integration test"},
+                                {"justification", "sessions of three targets"},
+                                {"selectors", selectors},
+                                {"from", rfc3339(now - 3 * 3600)},
+                                {"to", rfc3339(now)},
+                                {"categories", Json::array({"flows", "subscriber-sessions"})}}
+                               .dump();
+  const auto filed = call(kRequester, "POST", "/v1/requests", body);
+  ASSERT_EQ(filed.status, 201) << filed.body;
+  const std::string p = "/v1/requests/" + Json::parse(filed.body)["id"].get<std::string>();
+  expect(kRequester, "GET", p + "/results/subscriber-sessions", 409);
+  expect(kApprover, "GET", p + "/results/subscriber-sessions", 403);
+  expect(kOtherApprover, "GET", p + "/results/subscriber-sessions", 404);
+  expect(kAuditor, "GET", p + "/results/subscriber-sessions", 403);
+  expect(kApprover, "POST", p + "/approve", 200);
+  expect(kApprover2, "GET", p + "/results/subscriber-sessions", 403);  // not on it
+  expect(kRequester, "GET", p + "/results/attribution", 404);          // not asked
+
+  // Expected: the decoded sessions matching a selector (the address, the subscriber, the
+  // overlapping prefix) — all of them lie inside the window.
+  std::multiset<std::string> want;
+  for (const auto& j : sessions) {
+    if (j["address"] == radius_ip || j["subscriber"] == (*dhcp)["subscriber"] ||
+        j["address"] == (*stopped_prefix)["address"]) {
+      want.insert(j.dump());
+    }
+  }
+  ASSERT_GE(want.size(), 3u);
+  const auto got = call(kRequester, "GET", p + "/results/subscriber-sessions");
+  ASSERT_EQ(got.status, 200) << got.body;
+  std::multiset<std::string> have;
+  for (const auto& line : lines(got.body)) have.insert(Json::parse(line).dump());
+  EXPECT_EQ(have, want) << got.body << "\nwanted from `conntrail sessions`:\n" << decoded.out;
+
+  // CSV: the `conntrail sessions --format csv` header and rows.
+  const auto csv = call(kApprover, "GET", p + "/results/subscriber-sessions", "", "text/csv");
+  ASSERT_EQ(csv.status, 200) << csv.body;
+  const auto decoded_csv = run(kTool + " sessions --pcap " + pcap_.string() + " --format csv");
+  const auto csv_rows = lines(csv.body);
+  const auto decoded_rows = lines(decoded_csv.out);
+  ASSERT_FALSE(csv_rows.empty());
+  EXPECT_EQ(csv_rows[0], decoded_rows.at(0));
+  for (std::size_t i = 1; i < csv_rows.size(); ++i) {
+    EXPECT_NE(std::find(decoded_rows.begin(), decoded_rows.end(), csv_rows[i]), decoded_rows.end())
+        << csv_rows[i];
+  }
+  EXPECT_EQ(csv_rows.size(), want.size() + 1);
+  // /results still means flows, and the journal and manifest say which category went out.
+  const auto flows = call(kRequester, "GET", p + "/results");
+  ASSERT_EQ(flows.status, 200);
+  EXPECT_TRUE(holds_flow_record(flows.body)) << flows.body;
+  const auto manifest = call(kRequester, "GET", p + "/manifest");
+  const Json m = Json::parse(manifest.body, nullptr, false);
+  EXPECT_EQ(m["categories"]["subscriber-sessions"]["records"], want.size()) << manifest.body;
+  EXPECT_EQ(m["categories"]["subscriber-sessions"]["format"], "csv") << manifest.body;
+  EXPECT_EQ(m["categories"]["flows"]["finished"], true) << manifest.body;
+
+  // --- attribution: who used the RADIUS address and port at a flow's first packet --------
+  const auto flows_out = run(kTool + " flows --pcap " + pcap_.string() + " --format ndjson");
+  // "1767225653.250000" → "2026-01-01T00:00:53.250000Z"
+  auto epoch_to_rfc3339 = [](const std::string& epoch) {
+    const auto dot = epoch.find('.');
+    std::string t = rfc3339(static_cast<std::time_t>(std::stoll(epoch.substr(0, dot))));
+    if (dot != std::string::npos) t.insert(t.size() - 1, epoch.substr(dot));
+    return t;
+  };
+  std::string port_at;
+  unsigned port = 0;
+  const double session_start = std::stod((*open_radius)["start_ts"].get<std::string>());
+  for (const auto& line : lines(flows_out.out)) {
+    const Json f = Json::parse(line);
+    if (f["src_ip"] == radius_ip && std::stod(f["first_ts"].get<std::string>()) > session_start) {
+      port_at = epoch_to_rfc3339(f["first_ts"]);  // the last one: well inside the session
+      port = f["src_port"];
+    }
+  }
+  ASSERT_FALSE(port_at.empty()) << "no flow of " << radius_ip;
+  auto attribution = [&](const Json& target) {
+    return Json{{"case_reference", "C-22"},
+                {"legal_basis", "integration test"},
+                {"justification", "who used the address"},
+                {"categories", Json::array({"attribution"})},
+                {"attribution", target}}
+        .dump();
+  };
+  const auto asked = call(kRequester, "POST", "/v1/requests",
+                          attribution({{"ip", radius_ip}, {"port", port}, {"at", port_at}}));
+  ASSERT_EQ(asked.status, 201) << asked.body;
+  const std::string a = "/v1/requests/" + Json::parse(asked.body)["id"].get<std::string>();
+  // One officer alone never gets the answer; another agency does not even see the request.
+  expect(kRequester, "GET", a + "/results", 409);
+  expect(kRequester, "GET", a + "/results/attribution", 409);
+  expect(kRequester2, "POST", a + "/approve", 403);
+  expect(kRequester, "POST", a + "/approve", 403);
+  expect(kOtherApprover, "POST", a + "/approve", 404);
+  expect(kOtherApprover, "GET", a + "/results/attribution", 404);
+  expect(kAuditor, "GET", a + "/results/attribution", 403);
+  expect(kApprover, "POST", a + "/approve", 200);
+  expect(kApprover2, "GET", a + "/results/attribution", 403);
+  const auto answered = call(kApprover, "GET", a + "/results/attribution?time_format=rfc3339", "",
+                             "application/json");
+  ASSERT_EQ(answered.status, 200) << answered.body;
+  const Json answer = Json::parse(answered.body, nullptr, false);
+  ASSERT_TRUE(answer.is_object()) << answered.body;
+  EXPECT_EQ(answer["status"], "unique") << answered.body;
+  EXPECT_EQ(answer["subscriber"], subscriber) << answered.body;
+  EXPECT_EQ(answer["port_check"], "confirmed") << answered.body;
+  EXPECT_FALSE(answer["flows"].empty()) << answered.body;
+  ASSERT_FALSE(answer["sessions"].empty());
+  EXPECT_EQ(answer["sessions"][0]["session_id"], (*open_radius)["session_id"]);
+  // The same answer as the operator tool's on the agent's data directory.
+  const auto cli =
+      run(kTool + " attribute --data-dir " + data_.string() + " --ip " + radius_ip + " --port " +
+          std::to_string(port) + " --at " + port_at + " --format ndjson --time-format rfc3339");
+  ASSERT_EQ(cli.exit_code, 0) << cli.out;
+  const Json cli_answer = Json::parse(cli.out, nullptr, false);
+  ASSERT_TRUE(cli_answer.is_object()) << cli.out;
+  for (const char* key : {"address", "port", "at", "window_s", "status", "subscriber", "sessions",
+                          "previous", "next", "port_check", "flows"}) {
+    EXPECT_EQ(answer[key], cli_answer[key]) << key;
+  }
+  for (const auto& n : cli_answer["notes"]) {
+    EXPECT_NE(std::find(answer["notes"].begin(), answer["notes"].end(), n), answer["notes"].end())
+        << "the API hides the note: " << n;
+  }
+
+  // After the RADIUS Stop of another subscriber: nobody — with the session before the gap.
+  const std::string stopped_ip = (*stopped_radius)["address"];
+  const auto end_epoch = std::stoll((*stopped_radius)["end_ts"].get<std::string>());
+  const auto gap = call(kRequester, "POST", "/v1/requests",
+                        attribution({{"ip", stopped_ip}, {"at", rfc3339(end_epoch + 5)}}));
+  ASSERT_EQ(gap.status, 201) << gap.body;
+  const std::string g = "/v1/requests/" + Json::parse(gap.body)["id"].get<std::string>();
+  expect(kApprover, "POST", g + "/approve", 200);
+  const auto gap_answer = call(kRequester, "GET", g + "/results");
+  ASSERT_EQ(gap_answer.status, 200) << gap_answer.body;
+  const Json none = Json::parse(gap_answer.body, nullptr, false);
+  EXPECT_EQ(none["status"], "none") << gap_answer.body;
+  EXPECT_EQ(none["previous"]["session_id"], (*stopped_radius)["session_id"]) << gap_answer.body;
+  EXPECT_EQ(none["port_check"], "not-asked");
+  EXPECT_FALSE(none["notes"].empty());
+
+  // Every delivery is journaled with its category; the statistics count the requests.
+  const auto audit = call(kAuditor, "GET", "/v1/audit?limit=500");
+  ASSERT_EQ(audit.status, 200);
+  std::multiset<std::string> categories;
+  const Json journal = Json::parse(audit.body);
+  for (const auto& e : journal["entries"]) {
+    if (e["type"] == "result_delivered") categories.insert(e["fields"]["category"]);
+  }
+  EXPECT_EQ(categories.count("subscriber-sessions"), 2u);
+  EXPECT_EQ(categories.count("flows"), 1u);
+  EXPECT_EQ(categories.count("attribution"), 2u);
+  const auto stats = call(kAuditor, "GET", "/v1/statistics");
+  ASSERT_EQ(stats.status, 200);
+  const Json months = Json::parse(stats.body)["months"];
+  std::uint64_t made = 0, answered_empty = 0;
+  for (const auto& row : months) {
+    made += row["requests_made"].get<std::uint64_t>();
+    answered_empty += row["answered_empty"].get<std::uint64_t>();
+  }
+  EXPECT_EQ(made, 3u);
+  EXPECT_EQ(answered_empty, 1u);  // the gap
+  EXPECT_EQ(stats.body.find(subscriber), std::string::npos) << "statistics name a subscriber";
+  const auto verify = call(kAuditor, "GET", "/v1/audit/verify");
+  EXPECT_EQ(Json::parse(verify.body, nullptr, false)["ok"], true) << verify.body;
   stop_agent();
 }
 
