@@ -2,8 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <map>
 #include <optional>
+#include <sstream>
+
+#include "capture/attribution/dhcpd_leases.h"
+#include "capture/attribution/freeradius_detail.h"
+#include "capture/attribution/kea_leases.h"
+#include "capture/attribution/pcap_sessions.h"
 
 namespace conntrail::capture {
 
@@ -181,6 +189,151 @@ Result<SessionImport> import_sessions_csv(std::istream& in, const SessionImportL
                   fmt::format("more than {} bad rows; last: {}", limits.max_errors, out.errors.back()));
     }
   }
+  return out;
+}
+
+namespace {
+
+constexpr std::array<std::pair<ImportFormat, std::string_view>, 5> kFormats = {{
+    {ImportFormat::kConntrailCsv, "conntrail-csv"},
+    {ImportFormat::kFreeradiusDetail, "freeradius-detail"},
+    {ImportFormat::kIscDhcpdLeases, "isc-dhcpd-leases"},
+    {ImportFormat::kKeaLease4, "kea-lease4"},
+    {ImportFormat::kKeaLease6, "kea-lease6"},
+}};
+
+// Far enough for any lease, near enough that the tracker's end + retention
+// arithmetic cannot overflow (2200-01-01).
+constexpr TimestampNs kEndOfImport = 7'258'118'400LL * kNsPerSecond;
+
+// The tracker's records, as imported ones: source=import; a lease file has no
+// transaction id, so the tracker's "xid:00000000" says nothing and is dropped.
+SessionRecord imported(SessionRecord r) {
+  r.source = SessionSource::kImport;
+  if (r.session_id == "xid:00000000") r.session_id.clear();
+  return r;
+}
+
+// Lease events in (time, file) order through one tracker. A RELEASE/DECLINE
+// row that does not name its client (Kea clears hwaddr of a declined lease)
+// names the client that holds the address, as the server's own state would.
+void replay(std::vector<LeaseEvent>& events, SessionTracker& tracker, const IpAddress& server) {
+  std::stable_sort(events.begin(), events.end(),
+                   [](const LeaseEvent& a, const LeaseEvent& b) { return a.ts < b.ts; });
+  struct Client {
+    std::string chaddr_hex, client_id_hex;
+    std::optional<MacAddress> mac;
+  };
+  std::map<IpAddress, Client> holder;
+  for (auto& e : events) {
+    const PacketContext ctx{e.ts, server, IpAddress(), TimePrecision::kMicro};
+    if (auto* m = std::get_if<Dhcpv4Message>(&e.message)) {
+      if (m->type == Dhcpv4Type::kAck) {
+        holder[m->yiaddr] = {m->chaddr_hex, m->client_id_hex, m->mac};
+      } else if (m->chaddr_hex.empty() && m->client_id_hex.empty()) {
+        const IpAddress a = m->type == Dhcpv4Type::kRelease ? m->ciaddr : m->requested_ip.value_or(IpAddress());
+        if (const auto it = holder.find(a); it != holder.end()) {
+          m->chaddr_hex = it->second.chaddr_hex;
+          m->client_id_hex = it->second.client_id_hex;
+          m->mac = it->second.mac;
+        }
+      }
+      tracker.on_dhcpv4(*m, ctx);
+    } else {
+      tracker.on_dhcpv6(std::get<Dhcpv6Message>(e.message), ctx);
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(ImportFormat format) noexcept {
+  for (const auto& [f, name] : kFormats) {
+    if (f == format) return name;
+  }
+  return "conntrail-csv";
+}
+
+Result<ImportFormat> parse_import_format(std::string_view text) {
+  for (const auto& [f, name] : kFormats) {
+    if (name == text) return f;
+  }
+  return fail(ErrorCode::kInvalidArgument,
+              "unknown import format '" + std::string(text) +
+                  "' (want conntrail-csv, freeradius-detail, isc-dhcpd-leases, kea-lease4 or "
+                  "kea-lease6)");
+}
+
+std::optional<ImportFormat> detect_import_format(std::string_view head) {
+  std::istringstream in{std::string(head)};
+  std::string first, second;
+  while (std::getline(in, first) && trim(first).empty()) {
+  }
+  std::getline(in, second);
+  if (!first.empty() && first.back() == '\r') first.pop_back();
+  std::vector<ImportFormat> fits;
+  if (first.rfind("address,hwaddr,client_id,valid_lifetime,expire", 0) == 0) {
+    fits.push_back(ImportFormat::kKeaLease4);
+  }
+  if (first.rfind("address,duid,valid_lifetime,expire", 0) == 0) fits.push_back(ImportFormat::kKeaLease6);
+  if (first.find("address") != std::string::npos && first.find("subscriber") != std::string::npos &&
+      first.find("start_ts") != std::string::npos) {
+    fits.push_back(ImportFormat::kConntrailCsv);
+  }
+  if (parse_ctime(trim(first)) && !second.empty() && (second[0] == '\t' || second[0] == ' ') &&
+      second.find('=') != std::string::npos) {
+    fits.push_back(ImportFormat::kFreeradiusDetail);
+  }
+  const std::string_view f = trim(first);
+  if (f.rfind("lease ", 0) == 0 || f.rfind("ia-na ", 0) == 0 || f.rfind("ia-pd ", 0) == 0 ||
+      f.rfind("ia-ta ", 0) == 0 || f.rfind("authoring-byte-order", 0) == 0 ||
+      f.rfind("server-duid", 0) == 0 ||
+      (f.rfind("#", 0) == 0 && head.find("lease") != std::string_view::npos &&
+       head.find('{') != std::string_view::npos)) {
+    fits.push_back(ImportFormat::kIscDhcpdLeases);
+  }
+  if (fits.size() != 1) return std::nullopt;
+  return fits.front();
+}
+
+Result<FileImport> import_sessions(std::istream& in, ImportFormat format,
+                                   const ImportOptions& options) {
+  FileImport out;
+  if (format == ImportFormat::kConntrailCsv) {
+    auto csv = import_sessions_csv(
+        in, {.max_rows = options.limits.max_records, .max_errors = options.limits.max_errors});
+    if (!csv) return std::unexpected(csv.error());
+    out.sessions = std::move(csv->sessions);
+    out.errors = std::move(csv->errors);
+    out.records = csv->rows;
+    sort_sessions(out.sessions);
+    return out;
+  }
+  SessionTracker tracker(options.tracker,
+                         [&](const SessionRecord& r) { out.sessions.push_back(imported(r)); });
+  ImportErrors errors(options.limits.max_errors);
+  Result<std::size_t> read;
+  if (format == ImportFormat::kFreeradiusDetail) {
+    read = read_freeradius_detail(in, options.limits, errors, [&](DetailRecord&& r) {
+      const IpAddress src = r.packet_src != IpAddress() ? r.packet_src : options.server;
+      tracker.on_radius(r.acct, PacketContext{r.ts, src, IpAddress(), TimePrecision::kMicro});
+    });
+  } else {
+    std::vector<LeaseEvent> events;
+    read = format == ImportFormat::kIscDhcpdLeases ? read_dhcpd_leases(in, options.limits, errors, events)
+           : format == ImportFormat::kKeaLease4    ? read_kea_leases4(in, options.limits, errors, events)
+                                                   : read_kea_leases6(in, options.limits, errors, events);
+    if (read) {
+      replay(events, tracker, options.server);
+      tracker.advance(kEndOfImport);  // expiring leases end at their expiry, assumed
+    }
+  }
+  if (!read) return std::unexpected(read.error());
+  for (const auto& r : tracker.open_sessions()) out.sessions.push_back(imported(r));
+  out.records = *read;
+  out.errors = errors.take();
+  out.tracker = tracker.counters();
+  sort_sessions(out.sessions);
   return out;
 }
 
