@@ -220,12 +220,17 @@ int run_import(std::span<const std::string> args) {
     options.server = *server;
   }
 
+  capture::ImportFormat format{};
+  if (format_text != "auto") {
+    auto parsed = capture::parse_import_format(format_text);
+    if (!parsed) return usage("--format: " + parsed.error().message);
+    format = *parsed;
+  }
   std::ifstream in(file, std::ios::binary);
   if (!in) {
     std::fprintf(stderr, "conntrail sessions import: cannot open %s\n", file.c_str());
     return 1;
   }
-  capture::ImportFormat format{};
   if (format_text == "auto") {
     std::string head(4096, '\0');
     in.read(head.data(), static_cast<std::streamsize>(head.size()));
@@ -237,10 +242,6 @@ int run_import(std::span<const std::string> args) {
       return usage(file + ": cannot tell the format from its opening; give --format");
     }
     format = *detected;
-  } else {
-    auto parsed = capture::parse_import_format(format_text);
-    if (!parsed) return usage("--format: " + parsed.error().message);
-    format = *parsed;
   }
 
   auto imported = capture::import_sessions(in, format, options);
