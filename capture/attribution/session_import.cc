@@ -11,7 +11,6 @@
 #include "capture/attribution/dhcpd_leases.h"
 #include "capture/attribution/freeradius_detail.h"
 #include "capture/attribution/kea_leases.h"
-#include "capture/attribution/pcap_sessions.h"
 
 namespace conntrail::capture {
 
