@@ -62,7 +62,7 @@ using namespace std::chrono;
 std::optional<TimestampNs> civil(int y, unsigned mo, unsigned d, unsigned h, unsigned mi,
                                  unsigned s) {
   const year_month_day ymd{year{y}, month{mo}, day{d}};
-  if (!ymd.ok() || y < 1970 || y > 2200 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  if (!ymd.ok() || y < 1970 || y > 2099 || h > 23 || mi > 59 || s > 60) return std::nullopt;
   const auto secs = sys_days(ymd).time_since_epoch().count() * 86400LL + h * 3600LL + mi * 60LL + s;
   return static_cast<TimestampNs>(secs) * kNsPerSecond;
 }
@@ -152,7 +152,7 @@ std::optional<TimestampNs> parse_radius_date(std::string_view text) {
 }
 
 std::optional<TimestampNs> parse_epoch_seconds(std::string_view text) {
-  const auto v = parse_uint(text, 999'999'999'999ULL);
+  const auto v = parse_uint(text, kMaxEpochSeconds);
   if (!v) return std::nullopt;
   return static_cast<TimestampNs>(*v) * kNsPerSecond;
 }

@@ -28,6 +28,11 @@
 
 namespace conntrail::capture {
 
+// Dates after 2099-12-31T23:59:59Z are refused: far enough below the end of the
+// TimestampNs range (year 2262) that a date plus the longest finite lease
+// (2^32 − 2 s, 136 years) cannot overflow in the tracker.
+inline constexpr std::uint64_t kMaxEpochSeconds = 4'102'444'799ULL;
+
 // Bounds on one import (all per file).
 struct ImportLimits {
   std::size_t max_records = 2'000'000;  // records/rows/lease blocks read (good and bad)
@@ -75,7 +80,7 @@ std::optional<TimestampNs> parse_slash_datetime(std::string_view date, std::stri
 // "Nov 29 2026 10:02:17 UTC" (FreeRADIUS's date attribute form) → ns; UTC.
 std::optional<TimestampNs> parse_ctime(std::string_view text);
 std::optional<TimestampNs> parse_radius_date(std::string_view text);
-// Decimal seconds since the epoch, no sign, at most 12 digits.
+// Decimal seconds since the epoch, no sign, at most kMaxEpochSeconds.
 std::optional<TimestampNs> parse_epoch_seconds(std::string_view text);
 std::optional<std::uint64_t> parse_uint(std::string_view text, std::uint64_t max);
 

@@ -170,7 +170,7 @@ struct Times {
 Result<Times> times(const std::string& valid_text, const std::string& expire_text) {
   const auto valid = parse_uint(valid_text, 0xFFFFFFFFu);
   if (!valid) return fail(ErrorCode::kInvalidArgument, "valid_lifetime: '" + valid_text + "'");
-  const auto expire = parse_uint(expire_text, 999'999'999'999ULL);
+  const auto expire = parse_uint(expire_text, kMaxEpochSeconds);
   if (!expire) return fail(ErrorCode::kInvalidArgument, "expire: '" + expire_text + "'");
   if (*expire < *valid) return fail(ErrorCode::kInvalidArgument, "expire before valid_lifetime");
   return Times{static_cast<TimestampNs>(*expire - *valid) * kNsPerSecond,

@@ -201,9 +201,11 @@ constexpr std::array<std::pair<ImportFormat, std::string_view>, 5> kFormats = {{
     {ImportFormat::kKeaLease6, "kea-lease6"},
 }};
 
-// Far enough for any lease, near enough that the tracker's end + retention
-// arithmetic cannot overflow (2200-01-01).
-constexpr TimestampNs kEndOfImport = 7'258'118'400LL * kNsPerSecond;
+// After every finite lease a file can hold (a date <= kMaxEpochSeconds plus a
+// lease < 2^32 s), and far enough below the TimestampNs range that the
+// tracker's end + retention arithmetic cannot overflow.
+constexpr TimestampNs kEndOfImport = 8'500'000'000LL * kNsPerSecond;
+static_assert(kEndOfImport > static_cast<TimestampNs>(kMaxEpochSeconds + 0xFFFFFFFFull) * kNsPerSecond);
 
 // The tracker's records, as imported ones: source=import; a lease file has no
 // transaction id, so the tracker's "xid:00000000" says nothing and is dropped.
