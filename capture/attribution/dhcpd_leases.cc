@@ -132,7 +132,8 @@ class Parser {
     for (;;) {
       Token t = take();
       switch (t.kind) {
-        case Token::kError: return std::unexpected(SyntaxError{t.line, t.text});
+        case Token::kError:
+          return std::unexpected(SyntaxError{t.line, t.text});
         case Token::kEnd:
           if (level > 0 || !s.words.empty()) {
             return std::unexpected(SyntaxError{t.line, "file ends inside a statement or block"});
@@ -229,10 +230,12 @@ std::uint32_t lifetime(TimestampNs from, TimestampNs to) {
 }
 
 std::expected<void, BadBlock> lease_v4(const Stmt& block, std::vector<LeaseEvent>& events) {
-  if (block.words.size() != 2) return std::unexpected(BadBlock{block.line, "lease: want one address"});
+  if (block.words.size() != 2)
+    return std::unexpected(BadBlock{block.line, "lease: want one address"});
   const auto address = IpAddress::parse(block.words[1].text);
   if (!address || !address->is_v4()) {
-    return std::unexpected(BadBlock{block.line, "lease: '" + block.words[1].text + "' is not IPv4"});
+    return std::unexpected(
+        BadBlock{block.line, "lease: '" + block.words[1].text + "' is not IPv4"});
   }
   Dhcpv4Message m;
   m.op = 2;
@@ -252,7 +255,8 @@ std::expected<void, BadBlock> lease_v4(const Stmt& block, std::vector<LeaseEvent
       if (!hw || hw->size() > 16) return std::unexpected(BadBlock{s.line, "hardware: bad address"});
       m.chaddr_hex = wire::hex(bytes(*hw));
       if (s.words[1].text == "ethernet") {
-        if (hw->size() != 6) return std::unexpected(BadBlock{s.line, "hardware ethernet: not 6 octets"});
+        if (hw->size() != 6)
+          return std::unexpected(BadBlock{s.line, "hardware ethernet: not 6 octets"});
         MacAddress mac{};
         for (std::size_t i = 0; i < 6; ++i) mac[i] = static_cast<std::uint8_t>((*hw)[i]);
         m.mac = mac;
@@ -309,9 +313,9 @@ std::expected<void, BadBlock> lease_v6(const Stmt& block, bool little_endian,
     return std::unexpected(BadBlock{block.line, kind + ": IAID+DUID shorter than 5 octets"});
   }
   const auto* k = reinterpret_cast<const std::uint8_t*>(key->data());
-  const std::uint32_t iaid = little_endian ? (std::uint32_t{k[3]} << 24) | (k[2] << 16) |
-                                                 (k[1] << 8) | k[0]
-                                           : wire::be32(k);
+  const std::uint32_t iaid = little_endian
+                                 ? (std::uint32_t{k[3]} << 24) | (k[2] << 16) | (k[1] << 8) | k[0]
+                                 : wire::be32(k);
   const auto duid = bytes(*key).subspan(4);
   std::optional<TimestampNs> cltt;
   std::vector<LeaseEvent> mine;
@@ -327,14 +331,18 @@ std::expected<void, BadBlock> lease_v6(const Stmt& block, bool little_endian,
     if (!s.block || s.words.empty()) continue;
     const bool addr = s.words[0].text == "iaaddr", prefix = s.words[0].text == "iaprefix";
     if (!addr && !prefix) continue;
-    if (s.words.size() != 2) return std::unexpected(BadBlock{s.line, s.words[0].text + ": want one value"});
+    if (s.words.size() != 2)
+      return std::unexpected(BadBlock{s.line, s.words[0].text + ": want one value"});
     std::optional<IpPrefix> p;
     if (addr) {
-      if (auto a = IpAddress::parse(s.words[1].text); a && !a->is_v4()) p = IpPrefix::make(*a, 128).value();
+      if (auto a = IpAddress::parse(s.words[1].text); a && !a->is_v4())
+        p = IpPrefix::make(*a, 128).value();
     } else if (auto q = IpPrefix::parse(s.words[1].text); q && !q->network().is_v4()) {
       p = *q;
     }
-    if (!p) return std::unexpected(BadBlock{s.line, s.words[0].text + ": '" + s.words[1].text + "' is not IPv6"});
+    if (!p)
+      return std::unexpected(
+          BadBlock{s.line, s.words[0].text + ": '" + s.words[1].text + "' is not IPv6"});
     std::optional<TimestampNs> starts = cltt, ends;
     std::optional<std::uint32_t> max_life, preferred;
     std::string state = "active";
@@ -400,7 +408,8 @@ Result<std::size_t> read_dhcpd_leases(std::istream& in, const ImportLimits& limi
     auto got = parser.top(s);
     if (!got) {
       ++blocks;
-      if (auto r = errors.add(got.error().line, got.error().why); !r) return std::unexpected(r.error());
+      if (auto r = errors.add(got.error().line, got.error().why); !r)
+        return std::unexpected(r.error());
       continue;
     }
     if (*got == Parser::Got::kEof) break;
@@ -416,12 +425,14 @@ Result<std::size_t> read_dhcpd_leases(std::istream& in, const ImportLimits& limi
       return fail(ErrorCode::kLimit, fmt::format("more than {} lease blocks", limits.max_records));
     }
     if (!s.block) {
-      if (auto r = errors.add(s.line, kind + " without a { } block"); !r) return std::unexpected(r.error());
+      if (auto r = errors.add(s.line, kind + " without a { } block"); !r)
+        return std::unexpected(r.error());
       continue;
     }
     auto ok = v4 ? lease_v4(s, events) : lease_v6(s, little_endian, events);
     if (!ok) {
-      if (auto r = errors.add(ok.error().line, ok.error().why); !r) return std::unexpected(r.error());
+      if (auto r = errors.add(ok.error().line, ok.error().why); !r)
+        return std::unexpected(r.error());
     }
   }
   return blocks;

@@ -33,10 +33,10 @@ constexpr std::array<Named, 13> kStatusTypes = {{{"Start", 1},
 
 // RFC 2866 §5.10.
 constexpr std::array<std::string_view, 18> kTerminateCauses = {
-    "User-Request",  "Lost-Carrier", "Lost-Service",  "Idle-Timeout",  "Session-Timeout",
-    "Admin-Reset",   "Admin-Reboot", "Port-Error",    "NAS-Error",     "NAS-Request",
-    "NAS-Reboot",    "Port-Unneeded", "Port-Preempted", "Port-Suspended", "Service-Unavailable",
-    "Callback",      "User-Error",   "Host-Request"};
+    "User-Request", "Lost-Carrier",  "Lost-Service",   "Idle-Timeout",   "Session-Timeout",
+    "Admin-Reset",  "Admin-Reboot",  "Port-Error",     "NAS-Error",      "NAS-Request",
+    "NAS-Reboot",   "Port-Unneeded", "Port-Preempted", "Port-Suspended", "Service-Unavailable",
+    "Callback",     "User-Error",    "Host-Request"};
 
 std::optional<std::uint32_t> enum_value(std::string_view v) {
   if (auto n = parse_uint(v, 0xFFFFFFFFu)) return static_cast<std::uint32_t>(*n);

@@ -43,9 +43,9 @@
 namespace conntrail::capture {
 
 struct DetailRecord {
-  std::size_t line = 0;   // of the header
-  TimestampNs ts = 0;     // receipt time: Timestamp, else the header date (UTC)
-  IpAddress packet_src;   // the NAS's packet source when the record names it; else unspecified
+  std::size_t line = 0;  // of the header
+  TimestampNs ts = 0;    // receipt time: Timestamp, else the header date (UTC)
+  IpAddress packet_src;  // the NAS's packet source when the record names it; else unspecified
   RadiusAccounting acct;
 };
 

@@ -126,7 +126,7 @@ RelayHints relay_hints(const std::string& user_context, bool v6) {
 struct Columns {
   std::vector<std::string> names;  // wanted, in this reader's order
   std::vector<std::optional<std::size_t>> at;
-  std::size_t width = 0;           // header field count
+  std::size_t width = 0;  // header field count
   const std::string& get(const Fields& f, std::size_t c) const {
     static const std::string kEmpty;
     return at[c] && *at[c] < f.size() ? f[*at[c]] : kEmpty;
@@ -155,8 +155,8 @@ Result<Columns> header(LineReader& reader, std::vector<std::string> names,
   }
   for (auto k : required) {
     if (!c.at[k]) {
-      return fail(ErrorCode::kInvalidArgument,
-                  fmt::format("line {}: header has no '{}' column", reader.line_number(), c.names[k]));
+      return fail(ErrorCode::kInvalidArgument, fmt::format("line {}: header has no '{}' column",
+                                                           reader.line_number(), c.names[k]));
     }
   }
   return c;
@@ -174,14 +174,16 @@ Result<Times> times(const std::string& valid_text, const std::string& expire_tex
   if (!expire) return fail(ErrorCode::kInvalidArgument, "expire: '" + expire_text + "'");
   if (*expire < *valid) return fail(ErrorCode::kInvalidArgument, "expire before valid_lifetime");
   return Times{static_cast<TimestampNs>(*expire - *valid) * kNsPerSecond,
-               static_cast<TimestampNs>(*expire) * kNsPerSecond, static_cast<std::uint32_t>(*valid)};
+               static_cast<TimestampNs>(*expire) * kNsPerSecond,
+               static_cast<std::uint32_t>(*valid)};
 }
 
 Result<std::string> hex_id(const std::string& text, std::string_view column) {
   if (text.empty()) return std::string();
   const auto raw = parse_colon_hex(text);
   if (!raw || raw->size() > 255) {
-    return fail(ErrorCode::kInvalidArgument, fmt::format("{}: '{}' is not colon hex", column, text.substr(0, 64)));
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("{}: '{}' is not colon hex", column, text.substr(0, 64)));
   }
   return *raw;
 }
@@ -222,7 +224,16 @@ Result<std::size_t> rows(LineReader& reader, const Columns& c, const ImportLimit
 
 enum V4 { k4Address, k4Hwaddr, k4ClientId, k4Valid, k4Expire, k4State, k4UserContext };
 enum V6 {
-  k6Address, k6Duid, k6Valid, k6Expire, k6Pref, k6Type, k6Iaid, k6PrefixLen, k6State, k6UserContext
+  k6Address,
+  k6Duid,
+  k6Valid,
+  k6Expire,
+  k6Pref,
+  k6Type,
+  k6Iaid,
+  k6PrefixLen,
+  k6State,
+  k6UserContext
 };
 
 Result<int> state_of(const std::string& text) {
@@ -237,15 +248,16 @@ Result<int> state_of(const std::string& text) {
 Result<std::size_t> read_kea_leases4(std::istream& in, const ImportLimits& limits,
                                      ImportErrors& errors, std::vector<LeaseEvent>& events) {
   LineReader reader(in, limits.max_line_bytes);
-  auto c = header(reader,
-                  {"address", "hwaddr", "client_id", "valid_lifetime", "expire", "state",
-                   "user_context"},
-                  {k4Address, k4Hwaddr, k4Valid, k4Expire});
+  auto c = header(
+      reader,
+      {"address", "hwaddr", "client_id", "valid_lifetime", "expire", "state", "user_context"},
+      {k4Address, k4Hwaddr, k4Valid, k4Expire});
   if (!c) return std::unexpected(c.error());
   return rows(reader, *c, limits, errors, [&](const Fields& f, std::size_t line) -> Result<void> {
     const auto address = IpAddress::parse(c->get(f, k4Address));
     if (!address || !address->is_v4()) {
-      return fail(ErrorCode::kInvalidArgument, "address: '" + c->get(f, k4Address) + "' is not IPv4");
+      return fail(ErrorCode::kInvalidArgument,
+                  "address: '" + c->get(f, k4Address) + "' is not IPv4");
     }
     auto t = times(c->get(f, k4Valid), c->get(f, k4Expire));
     if (!t) return std::unexpected(t.error());
@@ -303,7 +315,8 @@ Result<std::size_t> read_kea_leases6(std::istream& in, const ImportLimits& limit
   return rows(reader, *c, limits, errors, [&](const Fields& f, std::size_t line) -> Result<void> {
     const auto address = IpAddress::parse(c->get(f, k6Address));
     if (!address || address->is_v4()) {
-      return fail(ErrorCode::kInvalidArgument, "address: '" + c->get(f, k6Address) + "' is not IPv6");
+      return fail(ErrorCode::kInvalidArgument,
+                  "address: '" + c->get(f, k6Address) + "' is not IPv6");
     }
     auto t = times(c->get(f, k6Valid), c->get(f, k6Expire));
     if (!t) return std::unexpected(t.error());
@@ -314,7 +327,8 @@ Result<std::size_t> read_kea_leases6(std::istream& in, const ImportLimits& limit
     const auto iaid = parse_uint(c->get(f, k6Iaid), 0xFFFFFFFFu);
     if (!iaid) return fail(ErrorCode::kInvalidArgument, "iaid: '" + c->get(f, k6Iaid) + "'");
     const auto length = parse_uint(c->get(f, k6PrefixLen), 128);
-    if (!length) return fail(ErrorCode::kInvalidArgument, "prefix_len: '" + c->get(f, k6PrefixLen) + "'");
+    if (!length)
+      return fail(ErrorCode::kInvalidArgument, "prefix_len: '" + c->get(f, k6PrefixLen) + "'");
     auto duid = hex_id(c->get(f, k6Duid), "duid");
     if (!duid) return std::unexpected(duid.error());
     if (duid->empty()) return fail(ErrorCode::kInvalidArgument, "duid: empty");
@@ -322,7 +336,8 @@ Result<std::size_t> read_kea_leases6(std::istream& in, const ImportLimits& limit
     if (*state == 0 && t->valid == 0) return {};  // a deleted lease: see the header
     const bool delegated = *type == 2;
     auto prefix = IpPrefix::make(*address, delegated ? static_cast<int>(*length) : 128);
-    if (!prefix) return fail(ErrorCode::kInvalidArgument, "address/prefix_len: " + prefix.error().message);
+    if (!prefix)
+      return fail(ErrorCode::kInvalidArgument, "address/prefix_len: " + prefix.error().message);
     Dhcpv6Binding b;
     b.prefix = *prefix;
     b.iaid = static_cast<std::uint32_t>(*iaid);

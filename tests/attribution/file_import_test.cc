@@ -72,15 +72,17 @@ TEST_P(ImportGoldenTest, FormatIsDetectedFromTheOpening) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Samples, ImportGoldenTest,
-                         ::testing::Values(Golden{"freeradius-detail", ImportFormat::kFreeradiusDetail},
+                         ::testing::Values(Golden{"freeradius-detail",
+                                                  ImportFormat::kFreeradiusDetail},
                                            Golden{"dhcpd.leases", ImportFormat::kIscDhcpdLeases},
                                            Golden{"dhcpd6.leases", ImportFormat::kIscDhcpdLeases},
                                            Golden{"kea-leases4.csv", ImportFormat::kKeaLease4},
                                            Golden{"kea-leases6.csv", ImportFormat::kKeaLease6}));
 
 TEST(ImportFormatTest, NamesRoundTripAndUnknownIsAnError) {
-  for (auto f : {ImportFormat::kConntrailCsv, ImportFormat::kFreeradiusDetail,
-                 ImportFormat::kIscDhcpdLeases, ImportFormat::kKeaLease4, ImportFormat::kKeaLease6}) {
+  for (auto f :
+       {ImportFormat::kConntrailCsv, ImportFormat::kFreeradiusDetail, ImportFormat::kIscDhcpdLeases,
+        ImportFormat::kKeaLease4, ImportFormat::kKeaLease6}) {
     EXPECT_EQ(parse_import_format(to_string(f)), f);
   }
   EXPECT_FALSE(parse_import_format("radius"));
@@ -148,7 +150,7 @@ TEST(FreeradiusDetailTest, RecordBehavesAsTheWirePacket) {
     expected.source = SessionSource::kImport;
     EXPECT_EQ(imported->sessions[i], expected) << i;
   }
-  EXPECT_EQ(imported->sessions[0].subscriber, "eth0.100");       // the configured order
+  EXPECT_EQ(imported->sessions[0].subscriber, "eth0.100");            // the configured order
   EXPECT_EQ(imported->sessions[0].start_ts, kT0 - 3 * kNsPerSecond);  // Acct-Delay-Time
 }
 
@@ -172,33 +174,33 @@ TEST(FreeradiusDetailTest, AccountingOnClosesTheNasSessionsAsAssumed) {
 
 TEST(FreeradiusDetailTest, BadRecordsAreReportedWithTheirLineAndSkipped) {
   const std::string detail =
-      "Sun Nov 29 10:00:00 2026\n"                 // 1
-      "\tAcct-Status-Type = Start\n"               // 2
-      "\tFramed-IP-Address = 10.0.0.300\n"         // 3  bad address: whole record
-      "\tUser-Name = \"x\"\n"                      // 4
-      "\n"                                         // 5
-      "\tUser-Name = \"orphan\"\n"                 // 6  before any header
-      "Sun Nov 29 10:00:00 2026\n"                 // 7
-      "\tUser-Name = \"no status\"\n"              // 8
-      "\tFramed-IP-Address = 10.0.0.1\n"           // 9
-      "\n"                                         // 10
-      "Not a date at all\n"                        // 11 no Timestamp either
-      "\tAcct-Status-Type = Start\n"               // 12
-      "\tFramed-IP-Address = 10.0.0.2\n"           // 13
-      "\n"                                         // 14
-      "Sun Nov 29 10:00:00 2026\n"                 // 15
-      "\tAcct-Status-Type = Bogus-Type\n"          // 16
-      "\n"                                         // 17
-      "Sun Nov 29 10:00:00 2026\n"                 // 18
-      "\tAcct-Status-Type = Start\n"               // 19
-      "\tUser-Name = \"good\"\n"                   // 20
-      "\tFramed-IPv6-Prefix = 10.0.0.0/8\n"        // 21 not IPv6
-      "\n"                                         // 22
-      "Sun Nov 29 10:00:00 2026\n"                 // 23
-      "\tAcct-Status-Type = Start\n"               // 24
-      "\tUser-Name = \"good\"\n"                   // 25
-      "\tAcct-Session-Id = \"g\"\n"                // 26
-      "\tFramed-IP-Address = 10.0.0.9\n";          // 27 (no blank line at the end)
+      "Sun Nov 29 10:00:00 2026\n"           // 1
+      "\tAcct-Status-Type = Start\n"         // 2
+      "\tFramed-IP-Address = 10.0.0.300\n"   // 3  bad address: whole record
+      "\tUser-Name = \"x\"\n"                // 4
+      "\n"                                   // 5
+      "\tUser-Name = \"orphan\"\n"           // 6  before any header
+      "Sun Nov 29 10:00:00 2026\n"           // 7
+      "\tUser-Name = \"no status\"\n"        // 8
+      "\tFramed-IP-Address = 10.0.0.1\n"     // 9
+      "\n"                                   // 10
+      "Not a date at all\n"                  // 11 no Timestamp either
+      "\tAcct-Status-Type = Start\n"         // 12
+      "\tFramed-IP-Address = 10.0.0.2\n"     // 13
+      "\n"                                   // 14
+      "Sun Nov 29 10:00:00 2026\n"           // 15
+      "\tAcct-Status-Type = Bogus-Type\n"    // 16
+      "\n"                                   // 17
+      "Sun Nov 29 10:00:00 2026\n"           // 18
+      "\tAcct-Status-Type = Start\n"         // 19
+      "\tUser-Name = \"good\"\n"             // 20
+      "\tFramed-IPv6-Prefix = 10.0.0.0/8\n"  // 21 not IPv6
+      "\n"                                   // 22
+      "Sun Nov 29 10:00:00 2026\n"           // 23
+      "\tAcct-Status-Type = Start\n"         // 24
+      "\tUser-Name = \"good\"\n"             // 25
+      "\tAcct-Session-Id = \"g\"\n"          // 26
+      "\tFramed-IP-Address = 10.0.0.9\n";    // 27 (no blank line at the end)
   auto r = import_text(detail, ImportFormat::kFreeradiusDetail);
   ASSERT_TRUE(r.has_value());
   ASSERT_EQ(r->errors.size(), 6u);
@@ -292,7 +294,8 @@ TEST(DhcpdLeasesTest, LeaseBehavesAsTheWireAck) {
 
     Bytes relay;
     const std::string circuit = "bng1 eth 0/1/1:100";
-    relay.push_back(1), relay.push_back(static_cast<std::uint8_t>(circuit.size())), put(relay, circuit);
+    relay.push_back(1), relay.push_back(static_cast<std::uint8_t>(circuit.size())),
+        put(relay, circuit);
     relay.push_back(2), relay.push_back(6), put(relay, Bytes{2, 0, 0, 0, 0, 0xc1});
     const Bytes ack = Dhcp4(2, 5, 0)
                           .yiaddr(v4(10, 0, 0, 5))
@@ -317,29 +320,29 @@ TEST(DhcpdLeasesTest, LeaseBehavesAsTheWireAck) {
 
 TEST(DhcpdLeasesTest, BadBlocksAreReportedWithTheirLineAndReadingGoesOn) {
   const std::string leases =
-      "lease 10.0.0.300 {\n"                          // 1 bad address
-      "  starts 0 2026/11/29 10:00:00;\n"             // 2
-      "}\n"                                           // 3
-      "lease 10.0.0.2 {\n"                            // 4
-      "  starts 0 2026/13/29 10:00:00;\n"             // 5 month 13
-      "}\n"                                           // 6
-      "lease 10.0.0.3 {\n"                            // 7
-      "  starts 0 2026/11/29 10:00:00;\n"             // 8
-      "  ends 0 2026/11/29 09:00:00;\n"               // 9
-      "}\n"                                           // 10 ends before starts (block line 7)
-      "lease 10.0.0.4 {\n"                            // 11
-      "  hardware ethernet 02:00:zz:00:00:01;\n"      // 12 bad MAC
-      "  starts 0 2026/11/29 10:00:00;\n"             // 13
-      "}\n"                                           // 14
-      "}\n"                                           // 15 unmatched
+      "lease 10.0.0.300 {\n"                      // 1 bad address
+      "  starts 0 2026/11/29 10:00:00;\n"         // 2
+      "}\n"                                       // 3
+      "lease 10.0.0.2 {\n"                        // 4
+      "  starts 0 2026/13/29 10:00:00;\n"         // 5 month 13
+      "}\n"                                       // 6
+      "lease 10.0.0.3 {\n"                        // 7
+      "  starts 0 2026/11/29 10:00:00;\n"         // 8
+      "  ends 0 2026/11/29 09:00:00;\n"           // 9
+      "}\n"                                       // 10 ends before starts (block line 7)
+      "lease 10.0.0.4 {\n"                        // 11
+      "  hardware ethernet 02:00:zz:00:00:01;\n"  // 12 bad MAC
+      "  starts 0 2026/11/29 10:00:00;\n"         // 13
+      "}\n"                                       // 14
+      "}\n"                                       // 15 unmatched
       "lease 10.0.0.6 { binding state weird; starts 0 2026/11/29 10:00:00; }\n"  // 16
-      "lease 10.0.0.7 {\n"                            // 17
-      "  starts 0 2026/11/29 10:00:00;\n"             // 18
-      "  ends 0 2026/11/29 11:00:00;\n"               // 19
-      "  hardware ethernet 02:00:00:00:00:07;\n"      // 20
-      "}\n"                                           // 21 good
-      "lease 10.0.0.8 {\n"                            // 22
-      "  client-hostname \"never closed;\n";          // 23 unterminated string
+      "lease 10.0.0.7 {\n"                                                       // 17
+      "  starts 0 2026/11/29 10:00:00;\n"                                        // 18
+      "  ends 0 2026/11/29 11:00:00;\n"                                          // 19
+      "  hardware ethernet 02:00:00:00:00:07;\n"                                 // 20
+      "}\n"                                                                      // 21 good
+      "lease 10.0.0.8 {\n"                                                       // 22
+      "  client-hostname \"never closed;\n";  // 23 unterminated string
   auto r = import_text(leases, ImportFormat::kIscDhcpdLeases);
   ASSERT_TRUE(r.has_value());
   ASSERT_EQ(r->errors.size(), 7u);
@@ -358,13 +361,14 @@ TEST(DhcpdLeasesTest, NestingTokensAndBlocksAreBounded) {
   ImportOptions options;
   options.limits.max_line_bytes = 32;
   options.limits.max_record_lines = 8;
-  std::string leases = "lease 10.0.0.1 { a { b { c { d { e; } } } } }\n";         // too deep
+  std::string leases = "lease 10.0.0.1 { a { b { c { d { e; } } } } }\n";                // too deep
   leases += "lease 10.0.0.2 { client-hostname \"" + std::string(1000, 'x') + "\"; }\n";  // token
   leases += "lease 10.0.0.3 {\n";
   for (int i = 0; i < 20; ++i) leases += "  set x = y;\n";
   leases += "}\n";
-  leases += "lease 10.0.0.4 { starts epoch 1795946400; ends epoch 1795950000; "
-            "hardware ethernet 02:00:00:00:00:04; }\n";
+  leases +=
+      "lease 10.0.0.4 { starts epoch 1795946400; ends epoch 1795950000; "
+      "hardware ethernet 02:00:00:00:00:04; }\n";
   auto r = import_text(leases, ImportFormat::kIscDhcpdLeases, options);
   ASSERT_TRUE(r.has_value());
   ASSERT_EQ(r->errors.size(), 3u);
@@ -412,20 +416,20 @@ TEST(KeaLeasesTest, BadRowsAreReportedWithTheirLineAndSkipped) {
       "address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,"
       "user_context,pool_id\n";
   const std::string rows =
-      "10.0.0.1,02:00:00:00:00:01,,3600,1795950000,1,0,0,,0,,0\n"         // 2 good
-      "10.0.0.2,02:00:00:00:00:02,,3600,1795950000,1,0,0,,0,,0,extra\n"   // 3 field count
-      "10.0.0.x,02:00:00:00:00:03,,3600,1795950000,1,0,0,,0,,0\n"         // 4 address
-      "10.0.0.4,02:00:00:00:00:04,,3600,100,1,0,0,,0,,0\n"                // 5 expire < valid
-      "10.0.0.5,02:00:00:00:00:05,,-1,1795950000,1,0,0,,0,,0\n"           // 6 valid
-      "10.0.0.6,02-00-00,,3600,1795950000,1,0,0,,0,,0\n"                  // 7 hwaddr
-      "10.0.0.7,02:00:00:00:00:07,,3600,1795950000,1,0,0,,7,,0\n"         // 8 state
+      "10.0.0.1,02:00:00:00:00:01,,3600,1795950000,1,0,0,,0,,0\n"        // 2 good
+      "10.0.0.2,02:00:00:00:00:02,,3600,1795950000,1,0,0,,0,,0,extra\n"  // 3 field count
+      "10.0.0.x,02:00:00:00:00:03,,3600,1795950000,1,0,0,,0,,0\n"        // 4 address
+      "10.0.0.4,02:00:00:00:00:04,,3600,100,1,0,0,,0,,0\n"               // 5 expire < valid
+      "10.0.0.5,02:00:00:00:00:05,,-1,1795950000,1,0,0,,0,,0\n"          // 6 valid
+      "10.0.0.6,02-00-00,,3600,1795950000,1,0,0,,0,,0\n"                 // 7 hwaddr
+      "10.0.0.7,02:00:00:00:00:07,,3600,1795950000,1,0,0,,7,,0\n"        // 8 state
       "\n"
       "10.0.0.8,02:00:00:00:00:08,,3600,1795950000,1,0,0,,0,{ \"ISC\": not json },0\n";  // 10 ok
   auto r = import_text(header + rows, ImportFormat::kKeaLease4);
   ASSERT_TRUE(r.has_value());
   ASSERT_EQ(r->errors.size(), 6u);
-  const char* expected[] = {"line 3: 13 fields", "line 4: address", "line 5: expire before",
-                            "line 6: valid_lifetime", "line 7: hwaddr", "line 8: state"};
+  const char* expected[] = {"line 3: 13 fields",      "line 4: address", "line 5: expire before",
+                            "line 6: valid_lifetime", "line 7: hwaddr",  "line 8: state"};
   for (std::size_t i = 0; i < 6; ++i) {
     EXPECT_EQ(r->errors[i].rfind(expected[i], 0), 0u) << r->errors[i];
   }

@@ -3,6 +3,8 @@
 // its own encapsulation and no other, so together they see each datagram exactly
 // once; a non-control datagram passes none. The capture decoder then finds the
 // UDP ports in every frame a filter accepted (what the control worker does next).
+#include "capture/source/control_filter.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -11,7 +13,6 @@
 #include "capture/decode/decoder.h"
 #include "capture/decode/link.h"
 #include "capture/decode/transport.h"
-#include "capture/source/control_filter.h"
 #include "capture/source/pcap_handle.h"
 #include "tests/capture/packet_builder.h"
 
@@ -27,9 +28,8 @@ constexpr std::uint16_t kPppIpv4 = 0x0021, kPppIpv6 = 0x0057;
 // Encapsulations in the order of control_bpf_filters(), with the filter that must take them.
 enum Encap { ePlain, eDot1q, eQinq, ePppoe, eDot1qPppoe, eQinqPppoe, eMpls, eDot1qMpls, eQinqMpls };
 constexpr int kFilterOf[] = {0, 0, 0, 1, 2, 3, 4, 5, 6};
-constexpr const char* kNames[] = {"untagged",     "802.1Q",     "QinQ",
-                                  "PPPoE",        "802.1Q+PPPoE", "QinQ+PPPoE",
-                                  "MPLS",         "802.1Q+MPLS",  "QinQ+MPLS"};
+constexpr const char* kNames[] = {"untagged",   "802.1Q", "QinQ",        "PPPoE",    "802.1Q+PPPoE",
+                                  "QinQ+PPPoE", "MPLS",   "802.1Q+MPLS", "QinQ+MPLS"};
 
 Frame ip_packet(bool v6, std::uint16_t sport, std::uint16_t dport) {
   const Frame l4 = udp(sport, dport, 40);
@@ -40,19 +40,24 @@ Frame ip_packet(bool v6, std::uint16_t sport, std::uint16_t dport) {
 Frame frame(Encap encap, bool v6, const Frame& ip) {
   const std::uint16_t ip_type = v6 ? 0x86dd : 0x0800;
   const std::uint16_t ppp = v6 ? kPppIpv6 : kPppIpv4;
-  const auto pppoe = [&] {
-    return pppoe_session(7, ppp, static_cast<std::uint16_t>(ip.size()));
-  };
+  const auto pppoe = [&] { return pppoe_session(7, ppp, static_cast<std::uint16_t>(ip.size())); };
   switch (encap) {
-    case ePlain: return ethernet(ip_type) + ip;
-    case eDot1q: return ethernet(kVlan) + vlan_tag(10, ip_type) + ip;
-    case eQinq: return ethernet(kQinq) + vlan_tag(100, kVlan) + vlan_tag(10, ip_type) + ip;
-    case ePppoe: return ethernet(kPppoeSession) + pppoe() + ip;
-    case eDot1qPppoe: return ethernet(kVlan) + vlan_tag(10, kPppoeSession) + pppoe() + ip;
+    case ePlain:
+      return ethernet(ip_type) + ip;
+    case eDot1q:
+      return ethernet(kVlan) + vlan_tag(10, ip_type) + ip;
+    case eQinq:
+      return ethernet(kQinq) + vlan_tag(100, kVlan) + vlan_tag(10, ip_type) + ip;
+    case ePppoe:
+      return ethernet(kPppoeSession) + pppoe() + ip;
+    case eDot1qPppoe:
+      return ethernet(kVlan) + vlan_tag(10, kPppoeSession) + pppoe() + ip;
     case eQinqPppoe:
       return ethernet(kQinq) + vlan_tag(100, kVlan) + vlan_tag(10, kPppoeSession) + pppoe() + ip;
-    case eMpls: return ethernet(kMplsUnicast) + mpls_label(16, true) + ip;
-    case eDot1qMpls: return ethernet(kVlan) + vlan_tag(10, kMplsUnicast) + mpls_label(16, true) + ip;
+    case eMpls:
+      return ethernet(kMplsUnicast) + mpls_label(16, true) + ip;
+    case eDot1qMpls:
+      return ethernet(kVlan) + vlan_tag(10, kMplsUnicast) + mpls_label(16, true) + ip;
     case eQinqMpls:
       return ethernet(kQinq) + vlan_tag(100, kVlan) + vlan_tag(10, kMplsUnicast) +
              mpls_label(16, true) + ip;
@@ -85,8 +90,8 @@ TEST(ControlFilterBpfTest, EachEncapsulationIsTakenByExactlyItsFilter) {
   ASSERT_EQ(programs.size(), 7u);
   for (int e = ePlain; e <= eQinqMpls; ++e) {
     for (bool v6 : {false, true}) {
-      for (auto [sport, dport] : {std::pair<std::uint16_t, std::uint16_t>{40000, 1813},
-                                  {67, 68}, {546, 547}}) {
+      for (auto [sport, dport] :
+           {std::pair<std::uint16_t, std::uint16_t>{40000, 1813}, {67, 68}, {546, 547}}) {
         const Frame f = frame(static_cast<Encap>(e), v6, ip_packet(v6, sport, dport));
         for (std::size_t i = 0; i < programs.size(); ++i) {
           EXPECT_EQ(programs[i].matches(f), static_cast<int>(i) == kFilterOf[e])
@@ -95,7 +100,8 @@ TEST(ControlFilterBpfTest, EachEncapsulationIsTakenByExactlyItsFilter) {
         // What the control worker does with an accepted frame: decode to the UDP ports.
         PacketInfo packet;
         const DecodeError error = decode_frame(LinkType::kEthernet, f, DecodeOptions{}, packet);
-        EXPECT_FALSE(is_dropped(error)) << kNames[e] << (v6 ? " IPv6 " : " IPv4 ") << to_string(error);
+        EXPECT_FALSE(is_dropped(error))
+            << kNames[e] << (v6 ? " IPv6 " : " IPv4 ") << to_string(error);
         EXPECT_EQ(packet.proto, kProtoUdp) << kNames[e];
         EXPECT_EQ(packet.dst_port, dport) << kNames[e];
       }
