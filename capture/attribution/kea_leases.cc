@@ -267,7 +267,8 @@ Result<std::size_t> read_kea_leases4(std::istream& in, const ImportLimits& limit
     if (!hw) return std::unexpected(hw.error());
     auto cid = hex_id(c->get(f, k4ClientId), "client_id");
     if (!cid) return std::unexpected(cid.error());
-    if (hw->size() > 16) return fail(ErrorCode::kInvalidArgument, "hwaddr longer than 16 octets");
+    // Kea's HWAddr::MAX_HWADDR_LEN.
+    if (hw->size() > 20) return fail(ErrorCode::kInvalidArgument, "hwaddr longer than 20 octets");
     if (*state == 0 && t->valid == 0) return {};  // a deleted lease: see the header
     Dhcpv4Message m;
     m.chaddr_hex = wire::hex(bytes(*hw));

@@ -216,8 +216,9 @@ SessionRecord imported(SessionRecord r) {
 }
 
 // Lease events in (time, file) order through one tracker. A RELEASE/DECLINE
-// row that does not name its client (Kea clears hwaddr of a declined lease)
-// names the client that holds the address, as the server's own state would.
+// row that does not name its client (Kea clears a declined lease's hwaddr and
+// client_id, and gives a declined IPv6 lease the empty DUID) names the client
+// that holds the address, as the server's own state would.
 void replay(std::vector<LeaseEvent>& events, SessionTracker& tracker, const IpAddress& server) {
   std::stable_sort(events.begin(), events.end(),
                    [](const LeaseEvent& a, const LeaseEvent& b) { return a.ts < b.ts; });
@@ -226,6 +227,12 @@ void replay(std::vector<LeaseEvent>& events, SessionTracker& tracker, const IpAd
     std::optional<MacAddress> mac;
   };
   std::map<IpAddress, Client> holder;
+  struct Client6 {
+    std::string duid_hex;
+    std::optional<MacAddress> mac;
+    std::uint32_t iaid = 0;
+  };
+  std::map<std::pair<IpAddress, int>, Client6> holder6;  // (network, length)
   for (auto& e : events) {
     const PacketContext ctx{e.ts, server, IpAddress(), TimePrecision::kMicro};
     if (auto* m = std::get_if<Dhcpv4Message>(&e.message)) {
@@ -241,7 +248,21 @@ void replay(std::vector<LeaseEvent>& events, SessionTracker& tracker, const IpAd
       }
       tracker.on_dhcpv4(*m, ctx);
     } else {
-      tracker.on_dhcpv6(std::get<Dhcpv6Message>(e.message), ctx);
+      auto& m6 = std::get<Dhcpv6Message>(e.message);
+      for (auto& b : m6.bindings) {
+        if (b.valid_lifetime > 0) {
+          holder6[{b.prefix.network(), b.prefix.length()}] = {m6.client_duid_hex, m6.client_mac, b.iaid};
+        } else if (m6.client_duid_hex.empty() || m6.client_duid_hex == "00") {
+          // Kea replaces a declined lease's DUID with the empty DUID (one 0 octet).
+          if (const auto it = holder6.find({b.prefix.network(), b.prefix.length()});
+              it != holder6.end()) {
+            m6.client_duid_hex = it->second.duid_hex;
+            m6.client_mac = it->second.mac;
+            b.iaid = it->second.iaid;
+          }
+        }
+      }
+      tracker.on_dhcpv6(m6, ctx);
     }
   }
 }

@@ -471,3 +471,25 @@ TEST(KeaLeasesTest, RowOrderDoesNotChangeTheSessions) {
 
 }  // namespace
 }  // namespace conntrail::capture
+
+namespace conntrail::capture {
+namespace {
+
+// Kea gives a declined IPv6 lease the empty DUID: the decline still ends the
+// session of the client that held the address.
+TEST(KeaLeasesTest, DeclinedIpv6LeaseEndsTheHoldersSession) {
+  const std::string text =
+      "address,duid,valid_lifetime,expire,subnet_id,pref_lifetime,lease_type,iaid,prefix_len,"
+      "fqdn_fwd,fqdn_rev,hostname,hwaddr,state,user_context\n"
+      "2001:db8::5,00:03:00:01:02:00:00:00:00:05,3600,1795950000,1,1800,0,9,128,0,0,,,0,\n"
+      "2001:db8::5,00,86400,1796034600,1,0,0,0,128,0,0,,,1,\n";  // declined at 10:30
+  auto r = import_text(text, ImportFormat::kKeaLease6);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->errors.empty()) << r->errors.front();
+  ASSERT_EQ(r->sessions.size(), 1u);
+  EXPECT_EQ(r->sessions[0].end_ts, kT0 + 1800 * kNsPerSecond);
+  EXPECT_FALSE(r->sessions[0].end_assumed);
+}
+
+}  // namespace
+}  // namespace conntrail::capture
