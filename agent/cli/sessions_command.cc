@@ -82,7 +82,8 @@ bool tracker_config(const std::string& order_text, double open_bound_s, std::siz
   if (!order_text.empty()) {
     auto order = capture::parse_subscriber_id_order(order_text);
     if (!order) {
-      std::fprintf(stderr, "conntrail sessions: --subscriber-id: %s\n", order.error().message.c_str());
+      std::fprintf(stderr, "conntrail sessions: --subscriber-id: %s\n",
+                   order.error().message.c_str());
       return false;
     }
     config.subscriber_id_order = *order;
@@ -137,7 +138,8 @@ int store_sessions(const std::vector<SessionRecord>& sessions, const std::string
                static_cast<unsigned long long>(stats.shards_sealed));
   if (stats.rows_failed + refused > 0) {
     std::fprintf(stderr, "conntrail sessions import: %s\n",
-                 stats.last_error.empty() ? "sessions could not be written" : stats.last_error.c_str());
+                 stats.last_error.empty() ? "sessions could not be written"
+                                          : stats.last_error.c_str());
     return 1;
   }
   return 0;
@@ -207,7 +209,9 @@ int run_import(std::span<const std::string> args) {
   if (!output) return usage(output.error().message);
   const auto time_format = parse_time_format(time_text);
   if (!time_format) return usage(time_format.error().message);
-  if (period_text != "hour" && period_text != "day") return usage("--shard-period must be hour or day");
+  if (period_text != "hour" && period_text != "day") {
+    return usage("--shard-period must be hour or day");
+  }
   if (retention_months < storage::kMinRetentionMonths ||
       retention_months > storage::kMaxRetentionMonths) {
     return usage("--retention-months out of range");
@@ -279,7 +283,8 @@ int run_import(std::span<const std::string> args) {
                  static_cast<unsigned long long>(imported->tracker.overlaps));
   }
   if (strict && !imported->errors.empty()) {
-    std::fprintf(stderr, "conntrail sessions import: --strict: %zu bad record(s), nothing imported\n",
+    std::fprintf(stderr,
+                 "conntrail sessions import: --strict: %zu bad record(s), nothing imported\n",
                  imported->errors.size());
     return 1;
   }
@@ -357,8 +362,8 @@ int run(std::span<const std::string> args) {
 }
 
 static RegisterCommand reg({"sessions",
-                            "attribution sessions (RADIUS/DHCP) decoded from a capture, or "
-                            "imported from RADIUS detail / DHCP lease files (sessions import)",
+                            "attribution sessions decoded from a capture; `sessions import`: "
+                            "from RADIUS detail / DHCP lease files",
                             &run});
 
 }  // namespace

@@ -53,14 +53,16 @@ Result<Row> read_record(std::istream& in, std::vector<std::string>& fields, std:
       field += ch;
     }
     if (field.size() > kMaxFieldBytes) {
-      return fail(ErrorCode::kLimit, fmt::format("line {}: field longer than {} bytes", line,
-                                                 kMaxFieldBytes));
+      return fail(ErrorCode::kLimit,
+                  fmt::format("line {}: field longer than {} bytes", line, kMaxFieldBytes));
     }
     if (fields.size() > kMaxColumns) {
-      return fail(ErrorCode::kLimit, fmt::format("line {}: more than {} columns", line, kMaxColumns));
+      return fail(ErrorCode::kLimit,
+                  fmt::format("line {}: more than {} columns", line, kMaxColumns));
     }
   }
-  if (quoted) return fail(ErrorCode::kInvalidArgument, fmt::format("line {}: unterminated quote", line));
+  if (quoted)
+    return fail(ErrorCode::kInvalidArgument, fmt::format("line {}: unterminated quote", line));
   if (!any) return Row::kEnd;
   if (!field.empty() && field.back() == '\r') field.pop_back();
   fields.push_back(std::move(field));
@@ -76,8 +78,10 @@ std::optional<MacAddress> parse_mac(const std::string& s) {
     unsigned v = 0;
     for (std::size_t k = 0; k < 2; ++k) {
       const char c = s[i * 3 + k];
-      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                    : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      const int d = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
       if (d < 0) return std::nullopt;
       v = v * 16 + static_cast<unsigned>(d);
     }
@@ -99,8 +103,9 @@ TimePrecision precision_of(const std::string& a, const std::string& b) {
 }
 
 enum Col { kAddress, kSubscriber, kStart, kEnd, kMac, kSessionId, kNas, kEndAssumed, kDuid, kCols };
-constexpr std::array<const char*, kCols> kNames = {"address", "subscriber", "start_ts", "end_ts",
-                                                   "mac", "session_id", "nas", "end_assumed", "duid"};
+constexpr std::array<const char*, kCols> kNames = {"address", "subscriber",  "start_ts",
+                                                   "end_ts",  "mac",         "session_id",
+                                                   "nas",     "end_assumed", "duid"};
 
 Result<SessionRecord> parse_row(const std::vector<std::string>& f,
                                 const std::array<std::optional<std::size_t>, kCols>& at) {
@@ -128,7 +133,8 @@ Result<SessionRecord> parse_row(const std::vector<std::string>& f,
   r.precision = precision_of(get(kStart), get(kEnd));
   if (!get(kMac).empty()) {
     const auto mac = parse_mac(get(kMac));
-    if (!mac) return fail(ErrorCode::kInvalidArgument, "mac: '" + get(kMac) + "' is not aa:bb:cc:dd:ee:ff");
+    if (!mac)
+      return fail(ErrorCode::kInvalidArgument, "mac: '" + get(kMac) + "' is not aa:bb:cc:dd:ee:ff");
     r.mac = *mac;
   }
   r.session_id = get(kSessionId);
@@ -184,8 +190,8 @@ Result<SessionImport> import_sessions_csv(std::istream& in, const SessionImportL
     }
     out.errors.push_back(fmt::format("line {}: {}", row_line, record.error().message));
     if (out.errors.size() > limits.max_errors) {
-      return fail(ErrorCode::kLimit,
-                  fmt::format("more than {} bad rows; last: {}", limits.max_errors, out.errors.back()));
+      return fail(ErrorCode::kLimit, fmt::format("more than {} bad rows; last: {}",
+                                                 limits.max_errors, out.errors.back()));
     }
   }
   return out;
@@ -205,7 +211,8 @@ constexpr std::array<std::pair<ImportFormat, std::string_view>, 5> kFormats = {{
 // lease < 2^32 s), and far enough below the TimestampNs range that the
 // tracker's end + retention arithmetic cannot overflow.
 constexpr TimestampNs kEndOfImport = 8'500'000'000LL * kNsPerSecond;
-static_assert(kEndOfImport > static_cast<TimestampNs>(kMaxEpochSeconds + 0xFFFFFFFFull) * kNsPerSecond);
+static_assert(kEndOfImport >
+              static_cast<TimestampNs>(kMaxEpochSeconds + 0xFFFFFFFFull) * kNsPerSecond);
 
 // The tracker's records, as imported ones: source=import; a lease file has no
 // transaction id, so the tracker's "xid:00000000" says nothing and is dropped.
@@ -239,7 +246,8 @@ void replay(std::vector<LeaseEvent>& events, SessionTracker& tracker, const IpAd
       if (m->type == Dhcpv4Type::kAck) {
         holder[m->yiaddr] = {m->chaddr_hex, m->client_id_hex, m->mac};
       } else if (m->chaddr_hex.empty() && m->client_id_hex.empty()) {
-        const IpAddress a = m->type == Dhcpv4Type::kRelease ? m->ciaddr : m->requested_ip.value_or(IpAddress());
+        const IpAddress a =
+            m->type == Dhcpv4Type::kRelease ? m->ciaddr : m->requested_ip.value_or(IpAddress());
         if (const auto it = holder.find(a); it != holder.end()) {
           m->chaddr_hex = it->second.chaddr_hex;
           m->client_id_hex = it->second.client_id_hex;
@@ -251,7 +259,8 @@ void replay(std::vector<LeaseEvent>& events, SessionTracker& tracker, const IpAd
       auto& m6 = std::get<Dhcpv6Message>(e.message);
       for (auto& b : m6.bindings) {
         if (b.valid_lifetime > 0) {
-          holder6[{b.prefix.network(), b.prefix.length()}] = {m6.client_duid_hex, m6.client_mac, b.iaid};
+          holder6[{b.prefix.network(), b.prefix.length()}] = {m6.client_duid_hex, m6.client_mac,
+                                                              b.iaid};
         } else if (m6.client_duid_hex.empty() || m6.client_duid_hex == "00") {
           // Kea replaces a declined lease's DUID with the empty DUID (one 0 octet).
           if (const auto it = holder6.find({b.prefix.network(), b.prefix.length()});
@@ -297,7 +306,8 @@ std::optional<ImportFormat> detect_import_format(std::string_view head) {
   if (first.rfind("address,hwaddr,client_id,valid_lifetime,expire", 0) == 0) {
     fits.push_back(ImportFormat::kKeaLease4);
   }
-  if (first.rfind("address,duid,valid_lifetime,expire", 0) == 0) fits.push_back(ImportFormat::kKeaLease6);
+  if (first.rfind("address,duid,valid_lifetime,expire", 0) == 0)
+    fits.push_back(ImportFormat::kKeaLease6);
   if (first.find("address") != std::string::npos && first.find("subscriber") != std::string::npos &&
       first.find("start_ts") != std::string::npos) {
     fits.push_back(ImportFormat::kConntrailCsv);
@@ -342,9 +352,11 @@ Result<FileImport> import_sessions(std::istream& in, ImportFormat format,
     });
   } else {
     std::vector<LeaseEvent> events;
-    read = format == ImportFormat::kIscDhcpdLeases ? read_dhcpd_leases(in, options.limits, errors, events)
-           : format == ImportFormat::kKeaLease4    ? read_kea_leases4(in, options.limits, errors, events)
-                                                   : read_kea_leases6(in, options.limits, errors, events);
+    read = format == ImportFormat::kIscDhcpdLeases
+               ? read_dhcpd_leases(in, options.limits, errors, events)
+           : format == ImportFormat::kKeaLease4
+               ? read_kea_leases4(in, options.limits, errors, events)
+               : read_kea_leases6(in, options.limits, errors, events);
     if (read) {
       replay(events, tracker, options.server);
       tracker.advance(kEndOfImport);  // expiring leases end at their expiry, assumed

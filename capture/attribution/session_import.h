@@ -37,8 +37,8 @@
 #include <cstdint>
 #include <istream>
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "capture/attribution/import_text.h"

@@ -197,8 +197,8 @@ TEST(SessionsImportCommandTest, UsageAndFileErrors) {
   EXPECT_EQ(conntrail("sessions import " + std::string(CONNTRAIL_TEST_DATA) +
                       "/import/README.md").status, 2);
   // A header-less Kea file is fatal; --strict fails on any bad record.
-  EXPECT_EQ(conntrail("sessions import --format kea-lease4 " + import_sample("dhcpd.leases")).status,
-            1);
+  EXPECT_EQ(
+      conntrail("sessions import --format kea-lease4 " + import_sample("dhcpd.leases")).status, 1);
   // A Kea CSV read as dhcpd leases: its JSON braces are bad blocks.
   EXPECT_EQ(conntrail("sessions import --strict --format isc-dhcpd-leases " +
                       import_sample("kea-leases4.csv")).status, 1);
