@@ -15,6 +15,17 @@ std::string_view to_string(Dhcpv6ParseError error) noexcept {
   return "dhcpv6_unknown_error";
 }
 
+std::optional<MacAddress> mac_from_duid(std::span<const std::uint8_t> duid) {
+  // DUID-LLT: type 1, hwtype(2), time(4), lladdr; DUID-LL: type 3, hwtype(2), lladdr (RFC 8415 §11).
+  if (duid.size() < 4 || wire::be16(duid.data() + 2) != 1) return std::nullopt;
+  const std::uint16_t type = wire::be16(duid.data());
+  const std::size_t off = type == 1 ? 8 : type == 3 ? 4 : 0;
+  if (off == 0 || duid.size() != off + 6) return std::nullopt;
+  MacAddress mac{};
+  for (std::size_t i = 0; i < 6; ++i) mac[i] = duid[off + i];
+  return mac;
+}
+
 namespace {
 
 enum Opt : std::uint16_t {
@@ -52,17 +63,6 @@ bool for_each_option(Bytes area, Fn&& fn) {
 
 IpAddress v6_at(Bytes v, std::size_t off) {
   return IpAddress::v6_from_bytes(std::span<const std::uint8_t, 16>(v.data() + off, 16));
-}
-
-std::optional<MacAddress> mac_from_duid(Bytes duid) {
-  // DUID-LLT: type 1, hwtype(2), time(4), lladdr; DUID-LL: type 3, hwtype(2), lladdr (RFC 8415 §11).
-  if (duid.size() < 4 || wire::be16(duid.data() + 2) != 1) return std::nullopt;
-  const std::uint16_t type = wire::be16(duid.data());
-  const std::size_t off = type == 1 ? 8 : type == 3 ? 4 : 0;
-  if (off == 0 || duid.size() != off + 6) return std::nullopt;
-  MacAddress mac{};
-  for (std::size_t i = 0; i < 6; ++i) mac[i] = duid[off + i];
-  return mac;
 }
 
 // One IA_NA / IA_TA / IA_PD option: IAID(4) [T1(4) T2(4)] options.

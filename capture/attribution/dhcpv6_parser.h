@@ -91,4 +91,8 @@ struct Dhcpv6Message {
 std::expected<Dhcpv6Message, Dhcpv6ParseError> parse_dhcpv6(
     std::span<const std::uint8_t> payload);
 
+// The Ethernet address inside a DUID-LLT (type 1) or DUID-LL (type 3) of
+// hardware type 1; nullopt for other DUIDs. Shared with the lease-file import.
+std::optional<MacAddress> mac_from_duid(std::span<const std::uint8_t> duid);
+
 }  // namespace conntrail::capture

@@ -8,16 +8,6 @@
 
 namespace conntrail::capture {
 
-void sort_sessions(std::vector<SessionRecord>& sessions) {
-  auto key = [](const SessionRecord& r) {
-    const TimestampNs end = r.is_open() ? std::numeric_limits<TimestampNs>::max() : r.end_ts;
-    return std::make_tuple(r.start_ts, r.address.network(), r.address.length(), end,
-                           r.subscriber);
-  };
-  std::stable_sort(sessions.begin(), sessions.end(),
-                   [&](const SessionRecord& a, const SessionRecord& b) { return key(a) < key(b); });
-}
-
 Result<PcapSessions> sessions_from_pcap(const std::string& path,
                                         const SessionTrackerConfig& tracker_config,
                                         const AttributionDispatchConfig& dispatch_config) {

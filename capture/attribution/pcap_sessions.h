@@ -34,7 +34,6 @@ Result<PcapSessions> sessions_from_pcap(const std::string& path,
                                         const SessionTrackerConfig& tracker_config,
                                         const AttributionDispatchConfig& dispatch_config);
 
-// The output order: start, then address, then end (open last).
-void sort_sessions(std::vector<SessionRecord>& sessions);
+// sort_sessions (the output order) is declared in session_tracker.h.
 
 }  // namespace conntrail::capture

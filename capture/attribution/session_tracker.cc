@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
+#include <tuple>
 
 namespace conntrail::capture {
 
@@ -545,6 +547,16 @@ std::vector<SessionRecord> SessionTracker::covering(const IpAddress& address, Ti
     }
   }
   return out;
+}
+
+void sort_sessions(std::vector<SessionRecord>& sessions) {
+  auto key = [](const SessionRecord& r) {
+    const TimestampNs end = r.is_open() ? std::numeric_limits<TimestampNs>::max() : r.end_ts;
+    return std::make_tuple(r.start_ts, r.address.network(), r.address.length(), end,
+                           r.subscriber);
+  };
+  std::stable_sort(sessions.begin(), sessions.end(),
+                   [&](const SessionRecord& a, const SessionRecord& b) { return key(a) < key(b); });
 }
 
 }  // namespace conntrail::capture

@@ -214,4 +214,8 @@ class SessionTracker {
   std::map<int, std::unordered_map<IpAddress, std::vector<std::uint64_t>, IpAddressHash>> by_prefix_;
 };
 
+// The output order of every session listing (`conntrail sessions`, imports,
+// golden files): start, then address, then end (open last), then subscriber.
+void sort_sessions(std::vector<SessionRecord>& sessions);
+
 }  // namespace conntrail::capture

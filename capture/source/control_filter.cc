@@ -22,6 +22,8 @@ std::vector<std::string> control_bpf_filters(const std::vector<std::uint16_t>& p
       "vlan and pppoes and " + udp,
       "vlan and vlan and pppoes and " + udp,
       "mpls and " + udp,
+      "vlan and mpls and " + udp,
+      "vlan and vlan and mpls and " + udp,
   };
 }
 

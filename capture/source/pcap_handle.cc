@@ -155,4 +155,41 @@ Result<KernelStats> PcapHandle::stats() const {
   return KernelStats{s.ps_recv, s.ps_drop, s.ps_ifdrop};
 }
 
+void BpfProgram::Freer::operator()(bpf_program* p) const noexcept {
+  pcap_freecode(p);
+  delete p;
+}
+
+BpfProgram::~BpfProgram() = default;
+
+Result<BpfProgram> BpfProgram::compile(LinkType link, int snaplen, const std::string& filter) {
+  int dlt = DLT_EN10MB;
+  switch (link) {
+    case LinkType::kEthernet: dlt = DLT_EN10MB; break;
+    case LinkType::kLinuxSll: dlt = DLT_LINUX_SLL; break;
+    case LinkType::kLinuxSll2: dlt = DLT_LINUX_SLL2; break;
+    case LinkType::kRawIp: dlt = DLT_RAW; break;
+    case LinkType::kIpv4: dlt = DLT_IPV4; break;
+    case LinkType::kIpv6: dlt = DLT_IPV6; break;
+  }
+  pcap_t* raw = pcap_open_dead(dlt, snaplen);
+  if (raw == nullptr) return fail(ErrorCode::kUnsupported, "pcap_open_dead failed");
+  const std::unique_ptr<pcap_t, decltype(&pcap_close)> dead(raw, &pcap_close);
+  auto program = std::make_unique<bpf_program>();
+  if (pcap_compile(raw, program.get(), filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    return std::unexpected(
+        pcap_error(ErrorCode::kInvalidArgument, "filter '" + filter + "' does not compile", raw));
+  }
+  return BpfProgram(program.release());
+}
+
+bool BpfProgram::matches(std::span<const std::uint8_t> frame) const {
+  pcap_pkthdr header{};
+  header.caplen = static_cast<bpf_u_int32>(frame.size());
+  header.len = header.caplen;
+  return pcap_offline_filter(program_.get(), &header, frame.data()) != 0;
+}
+
+std::size_t BpfProgram::instructions() const noexcept { return program_->bf_len; }
+
 }  // namespace conntrail::capture

@@ -10,13 +10,15 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "capture/decode/link.h"
 #include "core/result.h"
 #include "core/timestamp.h"
 
-struct pcap;  // libpcap's pcap_t, kept opaque here
+struct pcap;         // libpcap's pcap_t, kept opaque here
+struct bpf_program;  // libpcap's compiled filter
 
 namespace conntrail::capture {
 
@@ -86,6 +88,33 @@ class PcapHandle {
   };
   explicit PcapHandle(pcap* p) noexcept : pcap_(p) {}
   std::unique_ptr<pcap, Closer> pcap_;
+};
+
+// A BPF filter compiled for a link type without any capture (pcap_open_dead):
+// checks a filter text, and runs it over a frame exactly as a handle of that
+// link type would (pcap_offline_filter), so filters are tested on frames they
+// must and must not match. Owns the program; frees it once.
+class BpfProgram {
+ public:
+  // Errors: kInvalidArgument (libpcap's message: the text does not compile for
+  // this link type), kUnsupported (a link type libpcap cannot compile for).
+  static Result<BpfProgram> compile(LinkType link, int snaplen, const std::string& filter);
+
+  BpfProgram(BpfProgram&&) noexcept = default;
+  BpfProgram& operator=(BpfProgram&&) noexcept = default;
+  ~BpfProgram();
+
+  // True when the filter accepts the frame (captured whole: wire length = size).
+  bool matches(std::span<const std::uint8_t> frame) const;
+  // Number of BPF instructions: what each handle's filter costs per packet.
+  std::size_t instructions() const noexcept;
+
+ private:
+  struct Freer {
+    void operator()(bpf_program* p) const noexcept;
+  };
+  explicit BpfProgram(bpf_program* p) noexcept : program_(p) {}
+  std::unique_ptr<bpf_program, Freer> program_;
 };
 
 }  // namespace conntrail::capture

@@ -5,7 +5,9 @@
 //   3 one Ethernet frame through capture's decode_frame() and the dispatcher;
 //   4 a sequence of records [kind(1) time-step(2) length(2) bytes] through one dispatcher,
 //     so the tracker's state machine (open, refresh, close, expiry, eviction) is explored;
-//   5 the bytes as a session CSV through import_sessions_csv().
+//   5 the bytes as a session CSV through import_sessions_csv();
+//   6 a FreeRADIUS detail file, 7 an ISC dhcpd lease file, 8 a Kea lease4 CSV, 9 a Kea
+//     lease6 CSV, each through import_sessions() (reader, then the tracker replay).
 // Invariants checked on every input (a violation traps, which libFuzzer reports):
 //   the tracker never holds more than its cap; every emitted session ends at or after its
 //   start; every open session has end_ts == 0.
@@ -18,6 +20,7 @@
 
 #include "capture/attribution/attribution_dispatcher.h"
 #include "capture/attribution/session_import.h"
+#include "capture/attribution/session_tracker.h"
 #include "capture/decode/decoder.h"
 #include "capture/decode/transport.h"
 
@@ -48,7 +51,7 @@ void check_record(const SessionRecord& r) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  const std::uint8_t selector = data[0] % 6;
+  const std::uint8_t selector = data[0] % 10;
   std::span<const std::uint8_t> in(data + 1, size - 1);
 
   SessionTracker tracker(small_config(), check_record);
@@ -98,6 +101,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::istringstream csv(std::string(reinterpret_cast<const char*>(in.data()), in.size()));
       if (auto imported = import_sessions_csv(csv, {.max_rows = 1000, .max_errors = 1000})) {
         for (const auto& r : imported->sessions) check_record(r);
+      }
+      break;
+    }
+    case 6:
+    case 7:
+    case 8:
+    case 9: {
+      constexpr ImportFormat kFormats[] = {ImportFormat::kFreeradiusDetail,
+                                           ImportFormat::kIscDhcpdLeases, ImportFormat::kKeaLease4,
+                                           ImportFormat::kKeaLease6};
+      std::istringstream file(std::string(reinterpret_cast<const char*>(in.data()), in.size()));
+      ImportOptions options;
+      options.tracker = small_config();
+      options.limits = {.max_records = 1000, .max_errors = 1000, .max_line_bytes = 512,
+                        .max_record_lines = 64};
+      if (auto imported = import_sessions(file, kFormats[selector - 6], options)) {
+        check(imported->errors.size() <= options.limits.max_errors);
+        for (const auto& r : imported->sessions) {
+          check_record(r);
+          check(r.source == SessionSource::kImport);
+        }
       }
       break;
     }

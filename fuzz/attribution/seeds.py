@@ -72,6 +72,12 @@ def main():
                  b"2001:db8:100::/56,\"a,\"\"b\"\"\",00:11:22:33:44:55,radius,1700000000.000000,"
                  b"1700000898.000000,A-0001,192.0.2.1,false,0003000100112233\n")
     seeds.append(b"\x05start_ts,address,subscriber\r\n2023-11-14T22:13:20Z,100.64.1.7,alice\r\n")
+    # Session files for the importers (selectors 6-9): the hand-written samples.
+    imports = src.parent / "import"
+    for name, selector in (("freeradius-detail", 6), ("dhcpd.leases", 7), ("dhcpd6.leases", 7),
+                           ("kea-leases4.csv", 8), ("kea-leases6.csv", 9)):
+        if (imports / name).exists():
+            seeds.append(bytes([selector]) + (imports / name).read_bytes())
     for seed in seeds:
         (out / hashlib.sha1(seed).hexdigest()).write_bytes(seed)
     print(f"{len(seeds)} seeds in {out}")
