@@ -34,7 +34,16 @@ cat > var/demo/request.json <<EOT
  "warrant_reference": "W-9", "justification": "demo: one subscriber's connections",
  "selectors": [{"ip": "100.64.0.10"}, {"prefix": "2001:db8:100:100::/56"}],
  "from": "$(date -u -d '-3 hours' +%Y-%m-%dT%H:%M:%SZ)", "to": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
- "categories": ["flows"]}
+ "categories": ["flows", "subscriber-sessions"]}
+EOT
+
+# An attribution request: who used 100.64.0.26 port 56161 when that flow began?
+at=$(build/agent/conntrail flows --pcap var/demo/demo.pcap --time-format rfc3339 |
+     awk -F, '!found && $2=="100.64.0.26" && $3=="56161" {print $10; found=1}')  # reads to the end: no SIGPIPE
+cat > var/demo/attribution.json <<EOT
+{"case_reference": "C-18", "legal_basis": "Data Retention Act s.5 (demo)",
+ "justification": "demo: who used this address and port", "categories": ["attribution"],
+ "attribution": {"ip": "100.64.0.26", "port": 56161, "at": "$at"}}
 EOT
 
 build/agent/conntrail-agent --config configs/demo.conf &
@@ -66,7 +75,15 @@ Try it from another terminal in this directory:
   as officer-b -X POST https://127.0.0.1:8443/v1/requests/\$id/approve
   as officer-a https://127.0.0.1:8443/v1/requests/\$id/results | head
   as officer-a -H 'accept: text/csv' https://127.0.0.1:8443/v1/requests/\$id/results | head
+  as officer-a https://127.0.0.1:8443/v1/requests/\$id/results/subscriber-sessions   # who held the addresses
   as officer-a https://127.0.0.1:8443/v1/requests/\$id/manifest
+
+  # who used 100.64.0.26 port 56161 at that moment? (the same two officers)
+  aid=\$(as officer-a -H 'content-type: application/json' -d @var/demo/attribution.json \\
+        https://127.0.0.1:8443/v1/requests | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  as officer-a https://127.0.0.1:8443/v1/requests/\$aid/results            # 409: not approved yet
+  as officer-b -X POST https://127.0.0.1:8443/v1/requests/\$aid/approve
+  as officer-a "https://127.0.0.1:8443/v1/requests/\$aid/results/attribution?time_format=rfc3339"
 
   # the auditor checks the hash-chained journal and the statistics:
   as auditor https://127.0.0.1:8443/v1/audit/verify
