@@ -117,10 +117,10 @@ Result<Evidence> evidence_from_pcap(const std::string& pcap, const capture::Attr
 
 // An operator's session export (see capture/attribution/session_import.h); bad rows are
 // reported on stderr with their line numbers, and the answer is built from the good ones.
-Result<Evidence> evidence_from_csv(const std::string& path) {
+Result<Evidence> evidence_from_csv(const std::string& path, capture::ImportFormat format) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail(ErrorCode::kIo, "cannot open sessions file " + path);
-  auto imported = capture::import_sessions_csv(in);
+  auto imported = capture::import_sessions(in, format);
   if (!imported) return fail(imported.error().code, path + ": " + imported.error().message);
   for (const auto& e : imported->errors) {
     std::fprintf(stderr, "conntrail attribute: %s: skipped %s\n", path.c_str(), e.c_str());
@@ -196,6 +196,7 @@ std::string json_answer(const capture::AttributionQuery& q, const capture::Attri
 
 int run(std::span<const std::string> args) {
   std::string ip_text, at_text, data_dir, pcap, sessions_csv, format_text = "text", time_text = "rfc3339";
+  std::string sessions_format_text;
   std::optional<unsigned> port;
   double window_s = 0;
   po::options_description desc(
@@ -209,7 +210,9 @@ int run(std::span<const std::string> args) {
       ("data-dir", po::value(&data_dir), "the agent's data directory")
       ("pcap", po::value(&pcap), "decode the sessions from this capture instead")
       ("sessions-csv", po::value(&sessions_csv),
-       "or read them from a session CSV (the `conntrail sessions` columns)")
+       "or read them from a sessions file (by default a CSV with the `conntrail sessions` columns)")
+      ("sessions-format", po::value(&sessions_format_text)->default_value("conntrail-csv"),
+       "that file's format: conntrail-csv, freeradius-detail, isc-dhcpd-leases, kea-lease4, kea-lease6")
       ("format", po::value(&format_text)->default_value("text"), "text or ndjson")
       ("time-format", po::value(&time_text)->default_value("rfc3339"), "epoch or rfc3339");
   po::variables_map vm;
@@ -249,8 +252,10 @@ int run(std::span<const std::string> args) {
   q.at = *at;
   q.window = static_cast<TimestampNs>(window_s * 1e9);
 
+  const auto sessions_format = capture::parse_import_format(sessions_format_text);
+  if (!sessions_format) return usage("--sessions-format: " + sessions_format.error().message);
   auto evidence = !pcap.empty()           ? evidence_from_pcap(pcap, q)
-                  : !sessions_csv.empty() ? evidence_from_csv(sessions_csv)
+                  : !sessions_csv.empty() ? evidence_from_csv(sessions_csv, *sessions_format)
                                           : evidence_from_data_dir(data_dir, q);
   if (!evidence) {
     std::fprintf(stderr, "conntrail attribute: %s\n", evidence.error().message.c_str());

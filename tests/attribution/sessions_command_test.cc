@@ -117,6 +117,25 @@ TEST(AttributeCommandTest, AnswersFromAnImportedSessionCsv) {
   EXPECT_NE(o.out.find("\"source\":\"import\""), std::string::npos) << o.out;
 }
 
+TEST(AttributeCommandTest, AnswersFromAFreeradiusDetailFile) {
+  const std::string detail = std::string(CONNTRAIL_TEST_DATA) + "/import/freeradius-detail";
+  const auto o = conntrail("attribute --sessions-csv " + detail +
+                           " --sessions-format freeradius-detail --ip 100.64.2.9"
+                           " --at 1795946100 --format ndjson");
+  EXPECT_EQ(o.status, 0);
+  EXPECT_NE(o.out.find("\"status\":\"unique\",\"subscriber\":\"carol smith\""),
+            std::string::npos)
+      << o.out;
+  // Read as the default (conntrail's CSV), the same file is not sessions.
+  EXPECT_EQ(conntrail("attribute --sessions-csv " + detail + " --ip 100.64.2.9 --at 1795946100")
+                .status,
+            1);
+  EXPECT_EQ(conntrail("attribute --sessions-csv " + detail +
+                      " --sessions-format bogus --ip 100.64.2.9 --at 1795946100")
+                .status,
+            2);
+}
+
 TEST(AttributeCommandTest, UsageAndSourceErrors) {
   EXPECT_EQ(conntrail("attribute --ip 1.2.3.4").status, 2);
   EXPECT_EQ(conntrail("attribute --ip nope --at 0 --pcap x").status, 2);
