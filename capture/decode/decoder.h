@@ -37,4 +37,11 @@ inline constexpr int kMaxDecodeLayers = 16;
 DecodeError decode_frame(LinkType link, Bytes frame, const DecodeOptions& options,
                          PacketInfo& out) noexcept;
 
+// The general walk alone. decode_frame first tries a straight-line pass for
+// the common Ethernet/VLAN/PPPoE/IP/TCP-UDP-ICMP frames and falls back to this;
+// the two give the same result for every frame (tests and the fuzzer compare
+// them, which is why this is exposed).
+DecodeError decode_frame_general(LinkType link, Bytes frame, const DecodeOptions& options,
+                                 PacketInfo& out) noexcept;
+
 }  // namespace conntrail::capture
