@@ -57,27 +57,26 @@ inline FlowKey make_flow_key(const PacketInfo& p, bool key_vlan, bool* from_a) n
     k.vlan_outer = p.vlan_outer;
     k.vlan_inner = p.vlan_inner;
   }
-  bool src_first = true;
-  if (!p.one_way) {
-    // Lexicographic byte order of the addresses, as two big-endian words.
-    std::uint64_t s[2], d[2];
-    std::memcpy(s, p.src.data(), 16);
-    std::memcpy(d, p.dst.data(), 16);
-    const std::uint64_t s0 = __builtin_bswap64(s[0]), d0 = __builtin_bswap64(d[0]);
-    const std::uint64_t s1 = __builtin_bswap64(s[1]), d1 = __builtin_bswap64(d[1]);
-    src_first = s0 != d0 ? s0 < d0 : s1 != d1 ? s1 < d1 : p.src_port <= p.dst_port;
-  }
-  if (src_first) {
-    k.a = p.src;
-    k.b = p.dst;
-    k.port_a = p.src_port;
-    k.port_b = p.dst_port;
-  } else {
-    k.a = p.dst;
-    k.b = p.src;
-    k.port_a = p.dst_port;
-    k.port_b = p.src_port;
-  }
+  // Lexicographic byte order of the addresses, as two big-endian words, then
+  // the ports. Computed with flag arithmetic and conditional moves, no
+  // branches: which endpoint sorts first is a coin toss from packet to packet.
+  std::uint64_t s[2], d[2];
+  std::memcpy(s, p.src.data(), 16);
+  std::memcpy(d, p.dst.data(), 16);
+  const std::uint64_t s0 = __builtin_bswap64(s[0]), d0 = __builtin_bswap64(d[0]);
+  const std::uint64_t s1 = __builtin_bswap64(s[1]), d1 = __builtin_bswap64(d[1]);
+  const bool src_first =
+      p.one_way | (s0 < d0) | ((s0 == d0) & ((s1 < d1) | ((s1 == d1) & (p.src_port <= p.dst_port))));
+  const std::uint64_t a0 = src_first ? s[0] : d[0];
+  const std::uint64_t a1 = src_first ? s[1] : d[1];
+  const std::uint64_t b0 = src_first ? d[0] : s[0];
+  const std::uint64_t b1 = src_first ? d[1] : s[1];
+  std::memcpy(k.a.data(), &a0, 8);
+  std::memcpy(k.a.data() + 8, &a1, 8);
+  std::memcpy(k.b.data(), &b0, 8);
+  std::memcpy(k.b.data() + 8, &b1, 8);
+  k.port_a = src_first ? p.src_port : p.dst_port;
+  k.port_b = src_first ? p.dst_port : p.src_port;
   *from_a = src_first;
   return k;
 }
