@@ -45,18 +45,59 @@ struct FlowKey {
 };
 static_assert(sizeof(FlowKey) == 44, "FlowKey must have no padding");
 
+// The 64-bit mix behind the key hash, over the key as its 4 address words,
+// the small fields (ports, VLANs) and the tail (proto, flags). Not
+// cryptographic: the table's probe length is bounded by its load factor, and
+// eviction caps memory. Independent multiplies by distinct odd constants
+// (instruction-level parallelism), rotated apart, then MurmurHash3's fmix64 so
+// every input bit reaches the low bits used as the slot.
+inline std::uint64_t hash_flow_words(std::uint64_t a0, std::uint64_t a1, std::uint64_t b0,
+                                     std::uint64_t b1, std::uint64_t small,
+                                     std::uint64_t tail) noexcept {
+  std::uint64_t h = a0 * 0x9e3779b97f4a7c15ULL;
+  h ^= std::rotl(a1 * 0xc2b2ae3d27d4eb4fULL, 17);
+  h ^= std::rotl(b0 * 0x165667b19e3779f9ULL, 31);
+  h ^= std::rotl(b1 * 0x27d4eb2f165667c5ULL, 43);
+  h ^= std::rotl((small ^ tail) * 0xff51afd7ed558ccdULL, 53);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+inline std::uint64_t flow_key_small(std::uint16_t port_a, std::uint16_t port_b,
+                                    std::uint16_t vlan_outer, std::uint16_t vlan_inner) noexcept {
+  return std::uint64_t{port_a} | (std::uint64_t{port_b} << 16) |
+         (std::uint64_t{vlan_outer} << 32) | (std::uint64_t{vlan_inner} << 48);
+}
+
+// The hash of a key: the value make_flow_key returned when it built the key.
+inline std::uint64_t hash_flow_key(const FlowKey& key) noexcept {
+  std::uint64_t w[4];
+  std::memcpy(w, key.a.data(), 16);
+  std::memcpy(w + 2, key.b.data(), 16);
+  return hash_flow_words(w[0], w[1], w[2], w[3],
+                         flow_key_small(key.port_a, key.port_b, key.vlan_outer, key.vlan_inner),
+                         key.proto | (std::uint64_t{key.flags} << 8));
+}
+
 // Builds the key of a packet whose ports are final (after fragment
-// attribution). Sets *from_a to whether the packet was sent by endpoint a.
-// (Inline, as hash_flow_key: both run for every packet.)
-inline FlowKey make_flow_key(const PacketInfo& p, bool key_vlan, bool* from_a) noexcept {
-  FlowKey k;
+// attribution) into *key and returns its hash (== hash_flow_key(*key)). Sets
+// *from_a to whether the packet was sent by endpoint a. The hash is mixed from
+// the words while they are in registers: reloading the key just stored would
+// read across several smaller stores, a store-forwarding stall per packet.
+// Inline: it runs for every packet.
+inline std::uint64_t make_flow_key(const PacketInfo& p, bool key_vlan, FlowKey* key,
+                                   bool* from_a) noexcept {
+  FlowKey& k = *key;
   k.proto = p.proto;
   k.flags =
       static_cast<std::uint8_t>((p.one_way ? FlowKey::kOneWay : 0) | (p.is_v6 ? FlowKey::kV6 : 0));
-  if (key_vlan) {
-    k.vlan_outer = p.vlan_outer;
-    k.vlan_inner = p.vlan_inner;
-  }
+  k.vlan_outer = key_vlan ? p.vlan_outer : 0;
+  k.vlan_inner = key_vlan ? p.vlan_inner : 0;
+  k.reserved = 0;
   // Lexicographic byte order of the addresses, as two big-endian words, then
   // the ports. Computed with flag arithmetic and conditional moves, no
   // branches: which endpoint sorts first is a coin toss from packet to packet.
@@ -78,34 +119,11 @@ inline FlowKey make_flow_key(const PacketInfo& p, bool key_vlan, bool* from_a) n
   k.port_a = src_first ? p.src_port : p.dst_port;
   k.port_b = src_first ? p.dst_port : p.src_port;
   *from_a = src_first;
-  return k;
-}
-
-// A fast 64-bit mix over the key's 44 bytes (not cryptographic: the table's
-// probe length is bounded by its load factor, and eviction caps memory).
-inline std::uint64_t hash_flow_key(const FlowKey& key) noexcept {
-  std::uint64_t w[4];
-  std::memcpy(w, key.a.data(), 16);
-  std::memcpy(w + 2, key.b.data(), 16);
-  // The small fields are combined in registers (see operator==).
-  const std::uint64_t small = std::uint64_t{key.port_a} | (std::uint64_t{key.port_b} << 16) |
-                              (std::uint64_t{key.vlan_outer} << 32) |
-                              (std::uint64_t{key.vlan_inner} << 48);
-  const std::uint64_t tail = key.proto | (std::uint64_t{key.flags} << 8);
-  // Independent multiplies by distinct odd constants (instruction-level
-  // parallelism), rotated apart, then MurmurHash3's fmix64 so every input bit
-  // reaches the low bits used as the slot.
-  std::uint64_t h = w[0] * 0x9e3779b97f4a7c15ULL;
-  h ^= std::rotl(w[1] * 0xc2b2ae3d27d4eb4fULL, 17);
-  h ^= std::rotl(w[2] * 0x165667b19e3779f9ULL, 31);
-  h ^= std::rotl(w[3] * 0x27d4eb2f165667c5ULL, 43);
-  h ^= std::rotl((small ^ tail) * 0xff51afd7ed558ccdULL, 53);
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
-  return h;
+  const std::uint64_t vlans = key_vlan ? flow_key_small(0, 0, p.vlan_outer, p.vlan_inner) : 0;
+  const std::uint64_t ports = src_first ? flow_key_small(p.src_port, p.dst_port, 0, 0)
+                                        : flow_key_small(p.dst_port, p.src_port, 0, 0);
+  return hash_flow_words(a0, a1, b0, b1, ports | vlans,
+                         p.proto | (std::uint64_t{k.flags} << 8));
 }
 
 }  // namespace conntrail::capture

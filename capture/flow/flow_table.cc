@@ -98,8 +98,9 @@ TimestampNs FlowTable::list_timeout(List list) const noexcept {
 
 void FlowTable::add(const PacketInfo& p) {
   bool from_a = true;
-  const FlowKey key = make_flow_key(p, options_.key_vlan, &from_a);
-  add_keyed(p, key, static_cast<std::uint32_t>(hash_flow_key(key)), from_a);
+  FlowKey key;
+  const auto hash = static_cast<std::uint32_t>(make_flow_key(p, options_.key_vlan, &key, &from_a));
+  add_keyed(p, key, hash, from_a);
 }
 
 void FlowTable::add_batch(std::span<const PacketInfo> packets) {
@@ -113,8 +114,8 @@ void FlowTable::add_batch(std::span<const PacketInfo> packets) {
   const std::size_t n = packets.size();
   const std::size_t mask = slots_.size() - 1;
   for (std::size_t i = 0; i < n; ++i) {
-    keys[i] = make_flow_key(packets[i], options_.key_vlan, &from_a[i]);
-    hashes[i] = static_cast<std::uint32_t>(hash_flow_key(keys[i]));
+    hashes[i] = static_cast<std::uint32_t>(
+        make_flow_key(packets[i], options_.key_vlan, &keys[i], &from_a[i]));
     __builtin_prefetch(&slots_[hashes[i] & mask]);
   }
   for (std::size_t i = 0; i < n; ++i) {
