@@ -110,14 +110,26 @@ inline void set_udp_payload(Bytes udp, PacketInfo& out) noexcept {
   } else {
     return false;
   }
+  // The transport header as parse_transport reads it, but TCP and UDP share
+  // one path (ports at the same offsets; the TCP flags byte picked without a
+  // branch): whether the next packet is TCP or UDP is unpredictable.
   const Bytes payload = ip.subspan(header_length);
-  const auto ports = parse_transport(proto, payload);
-  if (!ports) return false;
+  if ((proto == kProtoIcmp) | (proto == kProtoIcmpv6)) {
+    if (payload.size() < 2) return false;
+    const TransportPorts icmp = icmp_ports(proto == kProtoIcmpv6, payload[0], payload[1]);
+    out.src_port = icmp.src_port;
+    out.dst_port = icmp.dst_port;
+    out.tcp_flags = 0;
+    out.one_way = icmp.one_way;
+  } else {  // TCP or UDP (has_ports above)
+    if (payload.size() < 4) return false;
+    out.src_port = load_be16(payload, 0);
+    out.dst_port = load_be16(payload, 2);
+    const bool has_flags = (proto == kProtoTcp) & (payload.size() >= 14);
+    out.tcp_flags = static_cast<std::uint8_t>(payload[has_flags ? 13 : 0] & (has_flags ? 0xff : 0));
+    out.one_way = false;
+  }
   out.proto = proto;
-  out.src_port = ports->src_port;
-  out.dst_port = ports->dst_port;
-  out.tcp_flags = ports->tcp_flags;
-  out.one_way = ports->one_way;
   out.fragment = FragmentKind::kNone;
   out.udp_payload = {};
   out.udp_payload_truncated = false;
