@@ -112,10 +112,11 @@ inline std::uint64_t make_flow_key(const PacketInfo& p, bool key_vlan, FlowKey* 
   const std::uint64_t a1 = src_first ? s[1] : d[1];
   const std::uint64_t b0 = src_first ? d[0] : s[0];
   const std::uint64_t b1 = src_first ? d[1] : s[1];
-  std::memcpy(k.a.data(), &a0, 8);
-  std::memcpy(k.a.data() + 8, &a1, 8);
-  std::memcpy(k.b.data(), &b0, 8);
-  std::memcpy(k.b.data() + 8, &b1, 8);
+  // The stored key is copied from the packet (old, settled memory), not from
+  // the words above: those would go through a stack temporary written in 8-byte
+  // halves and read back in 16-byte pieces, another store-forwarding stall.
+  k.a = src_first ? p.src : p.dst;
+  k.b = src_first ? p.dst : p.src;
   k.port_a = src_first ? p.src_port : p.dst_port;
   k.port_b = src_first ? p.dst_port : p.src_port;
   *from_a = src_first;
