@@ -8,9 +8,11 @@
 // Thread use: one thread reads; break_loop() may be called from another.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "capture/decode/link.h"
 #include "core/result.h"
@@ -56,7 +58,12 @@ class PcapHandle {
   static Result<PcapHandle> open_live(const LiveSettings& settings);
 
   PcapHandle(PcapHandle&&) noexcept = default;
-  PcapHandle& operator=(PcapHandle&&) noexcept = default;
+  // Closes our pcap_t (and its FILE) before freeing the FILE's buffer.
+  PcapHandle& operator=(PcapHandle&& other) noexcept {
+    pcap_ = std::move(other.pcap_);
+    read_buffer_ = std::move(other.read_buffer_);
+    return *this;
+  }
   ~PcapHandle();
 
   // The link type as conntrail knows it, or kUnsupported naming the DLT.
@@ -84,7 +91,11 @@ class PcapHandle {
   struct Closer {
     void operator()(pcap* p) const noexcept;
   };
+  static constexpr std::size_t kOfflineReadBuffer = 256 << 10;
   explicit PcapHandle(pcap* p) noexcept : pcap_(p) {}
+  // stdio buffer of an offline handle's FILE (see open_offline); declared
+  // before pcap_ so it is freed after pcap_close() has closed the FILE.
+  std::unique_ptr<char[]> read_buffer_;
   std::unique_ptr<pcap, Closer> pcap_;
 };
 
