@@ -39,7 +39,8 @@ void PcapHandle::Closer::operator()(pcap* p) const noexcept { pcap_close(p); }
 
 PcapHandle::~PcapHandle() = default;
 
-Result<PcapHandle> PcapHandle::open_offline(const std::string& path) {
+Result<PcapHandle> PcapHandle::open_offline(const std::string& path,
+                                            std::size_t read_buffer_bytes) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   // libpcap reads a savefile with two freads per packet (header, data). With
   // stdio's default buffer (st_blksize, 4 KiB) that is a read(2) per 4 KiB:
@@ -47,10 +48,13 @@ Result<PcapHandle> PcapHandle::open_offline(const std::string& path) {
   // loop. So the file is opened here with a 256 KiB buffer of our own (glibc
   // ignores setvbuf's size unless it is given the buffer) and handed to
   // libpcap, which parses it as always and closes it in pcap_close().
-  auto buffer = std::make_unique<char[]>(kOfflineReadBuffer);
+  std::unique_ptr<char[]> buffer;
   pcap_t* p = nullptr;
-  if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
-    std::setvbuf(f, buffer.get(), _IOFBF, kOfflineReadBuffer);
+  if (read_buffer_bytes == 0) {
+    p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  } else if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+    buffer = std::make_unique<char[]>(read_buffer_bytes);
+    std::setvbuf(f, buffer.get(), _IOFBF, read_buffer_bytes);
     p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (p == nullptr) std::fclose(f);  // on failure the FILE stays the caller's
   } else {

@@ -51,7 +51,13 @@ class PcapHandle {
  public:
   // Opens a pcap or pcapng file (either byte order, µs or ns) with
   // nanosecond timestamps. Errors: kNotFound / kIo / kUnsupported (format).
-  static Result<PcapHandle> open_offline(const std::string& path);
+  // The file is read through a stdio buffer of `read_buffer_bytes` (see
+  // open_offline in the .cc for why); 0 lets libpcap open it with stdio's
+  // default buffer, as a plain pcap_open_offline() program does (the bench's
+  // libpcap floor).
+  static constexpr std::size_t kOfflineReadBuffer = 256 << 10;
+  static Result<PcapHandle> open_offline(const std::string& path,
+                                         std::size_t read_buffer_bytes = kOfflineReadBuffer);
   // Creates, configures and activates a live capture, then applies the BPF
   // filter. Errors: kPermission (not root/CAP_NET_RAW), kNotFound (no such
   // interface), kInvalidArgument (filter does not compile), kIo (others).
@@ -91,7 +97,6 @@ class PcapHandle {
   struct Closer {
     void operator()(pcap* p) const noexcept;
   };
-  static constexpr std::size_t kOfflineReadBuffer = 256 << 10;
   explicit PcapHandle(pcap* p) noexcept : pcap_(p) {}
   // stdio buffer of an offline handle's FILE (see open_offline); declared
   // before pcap_ so it is freed after pcap_close() has closed the FILE.
