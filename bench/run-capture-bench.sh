@@ -78,7 +78,20 @@ awk '{cpu[$1] = $5} END {
 if [ "$BENCH" = 1 ]; then
 log "capture_bench (CPU time is the comparable number on a shared machine)"
 "$BUILD/bench/capture_bench" --benchmark_repetitions="$RUNS" --benchmark_report_aggregates_only=true \
-  --benchmark_min_time=1 2>/dev/null | grep -E "median|min|BM_Flow"
+  --benchmark_min_time=1 2>/dev/null | grep -E "median|min|BM_Flow" | tee "$DATA/capture_bench.txt"
+# The goal ratios for the ingest path: its floor in the same process, and the
+# peers' CPU medians from the offline rows above.
+# BM_PcapReadFloor is plain libpcap (stdio's default buffer, as pcapcount);
+# BM_PcapReadFloorBuffered reads as the ingest path does (256 KiB buffer), so
+# ingest - buffered floor is the cost of conntrail's own per-packet work.
+awk 'FNR == NR { cpu[$1] = $5; next }
+  /BM_PcapReadFloor\/.*_median/ { floor = $4 }
+  /BM_PcapReadFloorBuffered.*_median/ { buffered = $4 }
+  /BM_OfflinePipeline.*_median/ { ingest = $4 }
+  END { if (ingest <= 0) exit
+    printf "ratios (CPU medians): ingest path = %.0f %% of the plain libpcap floor (%s / %s ms), %.0f %% of the same reader alone (%s ms: %.0f ns per packet of our own work)", 100 * floor / ingest, floor, ingest, 100 * buffered / ingest, buffered, ingest - buffered
+    for (p in cpu) if (p != "floor" && p != "conntrail-flows") printf "; %.2fx %s", 1000 * cpu[p] / ingest, p
+    printf "\n" }' "$DATA/offline.tsv" "$DATA/capture_bench.txt" >&2
 fi
 
 [ "$LIVE" = 1 ] || exit 0

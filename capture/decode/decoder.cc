@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "capture/decode/decode_fast.h"
 #include "capture/decode/gre.h"
 #include "capture/decode/ipv4.h"
 #include "capture/decode/ipv6.h"
@@ -15,7 +16,6 @@ namespace conntrail::capture {
 namespace {
 
 constexpr std::size_t kErspan2HeaderLength = 8;
-constexpr std::size_t kUdpHeaderLength = 8;
 
 class FrameDecoder {
  public:
@@ -132,7 +132,7 @@ class FrameDecoder {
     out_.one_way = ports->one_way;
     if (proto == kProtoUdp && out_.fragment == FragmentKind::kNone) {
       // Ethernet padding lies beyond the IP length: never part of the datagram.
-      udp_payload(payload.first(std::min(payload.size(), payload_claim)));
+      set_udp_payload(payload.first(std::min(payload.size(), payload_claim)), out_);
     }
     return anomaly;
   }
@@ -173,20 +173,6 @@ class FrameDecoder {
     }
   }
 
-  // UDP header (8 bytes) then payload; a length field below 8 gives no payload.
-  void udp_payload(Bytes udp) noexcept {
-    if (udp.size() < kUdpHeaderLength) {
-      out_.udp_payload_truncated = true;
-      return;
-    }
-    const std::size_t length = load_be16(udp, 4);
-    if (length < kUdpHeaderLength) return;
-    const std::size_t want = length - kUdpHeaderLength;
-    const std::size_t have = udp.size() - kUdpHeaderLength;
-    out_.udp_payload = udp.subspan(kUdpHeaderLength, std::min(want, have));
-    out_.udp_payload_truncated = want > have;
-  }
-
   void clear_ports() noexcept {
     out_.udp_payload = {};
     out_.udp_payload_truncated = false;
@@ -211,8 +197,8 @@ class FrameDecoder {
 
 }  // namespace
 
-DecodeError decode_frame(LinkType link, Bytes frame, const DecodeOptions& options,
-                         PacketInfo& out) noexcept {
+DecodeError decode_frame_general(LinkType link, Bytes frame, const DecodeOptions& options,
+                                 PacketInfo& out) noexcept {
   const TimestampNs ts = out.ts;
   out = PacketInfo{};
   out.ts = ts;

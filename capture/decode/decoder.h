@@ -17,6 +17,7 @@
 
 #include "capture/decode/bytes.h"
 #include "capture/decode/decode_error.h"
+#include "capture/decode/decode_fast.h"
 #include "capture/decode/link.h"
 #include "capture/decode/packet_info.h"
 
@@ -32,9 +33,20 @@ struct DecodeOptions {
 // so crafted frames cannot make the walk long.
 inline constexpr int kMaxDecodeLayers = 16;
 
+// The general walk alone. decode_frame first tries a straight-line pass for
+// the common Ethernet/VLAN/PPPoE/IP/TCP-UDP-ICMP frames (decode_fast.h) and
+// falls back to this; the two give the same result for every frame (a test
+// compares them, which is why this is exposed).
+DecodeError decode_frame_general(LinkType link, Bytes frame, const DecodeOptions& options,
+                                 PacketInfo& out) noexcept;
+
 // Fills every field of `out` except ts. Returns kNone, an anomaly kind (the
 // packet still makes a flow) or a dropped kind (it belongs to no flow).
-DecodeError decode_frame(LinkType link, Bytes frame, const DecodeOptions& options,
-                         PacketInfo& out) noexcept;
+// Inline: the fast path (decode_fast.h) runs in the caller's loop.
+inline DecodeError decode_frame(LinkType link, Bytes frame, const DecodeOptions& options,
+                                PacketInfo& out) noexcept {
+  if (link == LinkType::kEthernet && decode_common_ethernet(frame, out)) return DecodeError::kNone;
+  return decode_frame_general(link, frame, options, out);
+}
 
 }  // namespace conntrail::capture

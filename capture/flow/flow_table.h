@@ -105,13 +105,14 @@ class FlowTable {
   static constexpr std::uint32_t kNil = 0xffffffffu;
   enum List : std::uint8_t { kListTcp, kListUdp, kListIcmp, kListOther, kListClosed, kLists };
 
-  // One flow. Statistics are per endpoint of the canonical key (a, b); the
-  // kInitiatorIsA bit orients them into fwd/rev on export.
+  // One flow. Statistics are per endpoint of the canonical key (a, b), indexed
+  // by side (0: sent by a, 1: by b; indexed rather than branched on, since the
+  // direction of consecutive packets is unpredictable); the kInitiatorIsA bit
+  // orients them into fwd/rev on export.
   struct Entry {
     FlowKey key;             // 44
     std::uint8_t state = 0;  // low nibble: kInitiatorIsA|kFinA|kFinB|kClosed; high: List
-    std::uint8_t tcp_flags_a = 0;
-    std::uint8_t tcp_flags_b = 0;
+    std::uint8_t tcp_flags[2] = {};  // [0] endpoint a, [1] endpoint b (as below)
     std::uint8_t subscriber_side = 0;  // 48
     std::uint16_t vlan_outer = kNoVlan;
     std::uint16_t vlan_inner = kNoVlan;
@@ -120,10 +121,8 @@ class FlowTable {
     std::uint32_t hash = 0;       // 64
     std::uint32_t prev = kNil;    // LRU list links; `next` also chains the free list
     std::uint32_t next = kNil;    // 72
-    std::uint32_t packets_a = 0;
-    std::uint32_t packets_b = 0;  // 80
-    std::uint64_t bytes_a = 0;
-    std::uint64_t bytes_b = 0;  // 96
+    std::uint32_t packets[2] = {};  // 80
+    std::uint64_t bytes[2] = {};    // 96
     TimestampNs first_ts = 0;
     TimestampNs last_ts = 0;  // 112
   };
@@ -145,11 +144,12 @@ class FlowTable {
   void insert_slot(std::uint32_t index, std::uint32_t hash) noexcept;
   void link_tail(std::uint32_t index, List list) noexcept;
   void unlink(std::uint32_t index) noexcept;
-  const ProtocolTimeouts& timeouts_for(std::uint8_t proto) const noexcept;
   static List list_for(std::uint8_t proto) noexcept;
   TimestampNs list_timeout(List list) const noexcept;
 
   FlowTableOptions options_;
+  // Timeouts by list (kListTcp..kListOther): looked up, not switched on, per packet.
+  ProtocolTimeouts timeouts_[kListOther + 1];
   ExportFn on_export_;
   std::vector<Entry> entries_;
   std::vector<std::uint32_t> slots_;  // entry index + 1; 0 = empty

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string_view>
+#include <utility>
 
 namespace conntrail::capture {
 
@@ -15,6 +16,61 @@ std::size_t FragmentTable::KeyHash::operator()(const Key& k) const noexcept {
   return h ^ (std::size_t{k.id} * 0x9e3779b97f4a7c15ULL) ^ (std::size_t{k.proto} << 56) ^ k.v6;
 }
 
+namespace {
+constexpr std::size_t kAllocatorHeader = 16;  // glibc malloc: size word, 16-byte alignment
+}  // namespace
+
+std::size_t FragmentTable::bytes_per_datagram() noexcept {
+  // libstdc++ node: next pointer, the value, the cached hash (KeyHash is not
+  // marked fast); rounded up to the allocator's 16-byte granule.
+  const std::size_t node = sizeof(void*) + sizeof(std::pair<const Key, Datagram>) + sizeof(std::size_t);
+  return (node + kAllocatorHeader + 15) / 16 * 16 + kAllocatorHeader;
+}
+
+FragmentTable::FragmentTable(FragmentTableOptions options) : options_(options) {
+  // The bucket array is reserved once for every datagram the caps allow, so it
+  // never grows (a rehash would briefly hold two arrays).
+  std::size_t cap = options_.max_datagrams;
+  const std::size_t per = bytes_per_datagram() + sizeof(void*);
+  cap = std::min(cap, options_.max_bytes / per);
+  datagrams_.reserve(cap);
+  datagram_cap_ = cap;
+}
+
+std::size_t FragmentTable::memory_bytes() const noexcept {
+  return datagrams_.bucket_count() * sizeof(void*) + datagrams_.size() * bytes_per_datagram() +
+         waiting_slots_ * kBytesPerWaiting;
+}
+
+bool FragmentTable::room_for_datagram() const noexcept {
+  return datagrams_.size() < datagram_cap_ &&
+         memory_bytes() + bytes_per_datagram() <= options_.max_bytes;
+}
+
+bool FragmentTable::wait(Datagram& d, const PacketInfo& fragment) {
+  if (pending_ >= options_.max_pending) return false;
+  const std::size_t capacity = d.waiting.capacity();
+  if (d.waiting.size() == capacity) {
+    // Grow by doubling (amortized), but only within the byte cap; at the cap,
+    // grow by one slot if that still fits.
+    std::size_t grown = std::max<std::size_t>(1, capacity * 2);
+    const std::size_t used = memory_bytes();
+    if (used + (grown - capacity) * kBytesPerWaiting > options_.max_bytes) grown = capacity + 1;
+    if (used + (grown - capacity) * kBytesPerWaiting > options_.max_bytes) return false;
+    d.waiting.reserve(grown);
+    waiting_slots_ += d.waiting.capacity() - capacity;
+  }
+  d.waiting.push_back(fragment);
+  ++pending_;
+  return true;
+}
+
+void FragmentTable::forget_waiting(Datagram& d) noexcept {
+  pending_ -= d.waiting.size();
+  waiting_slots_ -= d.waiting.capacity();
+  std::vector<PacketInfo>().swap(d.waiting);
+}
+
 FragmentTable::Key FragmentTable::key_of(const PacketInfo& p) noexcept {
   return Key{p.src, p.dst, p.fragment_id, p.proto, p.is_v6};
 }
@@ -23,7 +79,7 @@ void FragmentTable::on_first(const PacketInfo& first, const Release& release) {
   const Key key = key_of(first);
   auto it = datagrams_.find(key);
   if (it == datagrams_.end()) {
-    if (datagrams_.size() >= options_.max_datagrams) return;  // later fragments: untracked
+    if (!room_for_datagram()) return;  // later fragments: untracked
     it = datagrams_.emplace(key, Datagram{}).first;
     it->second.created = first.ts;
   }
@@ -38,9 +94,7 @@ void FragmentTable::on_first(const PacketInfo& first, const Release& release) {
     f.one_way = d.one_way;
     release(f, false);
   }
-  pending_ -= d.waiting.size();
-  d.waiting.clear();
-  d.waiting.shrink_to_fit();
+  forget_waiting(d);
 }
 
 bool FragmentTable::on_later(PacketInfo& fragment, bool* untracked) {
@@ -53,8 +107,7 @@ bool FragmentTable::on_later(PacketInfo& fragment, bool* untracked) {
     fragment.one_way = it->second.one_way;
     return true;
   }
-  if (pending_ >= options_.max_pending ||
-      (it == datagrams_.end() && datagrams_.size() >= options_.max_datagrams)) {
+  if (pending_ >= options_.max_pending || (it == datagrams_.end() && !room_for_datagram())) {
     *untracked = true;
     return true;  // ports stay 0/0
   }
@@ -62,8 +115,13 @@ bool FragmentTable::on_later(PacketInfo& fragment, bool* untracked) {
     it = datagrams_.emplace(key, Datagram{}).first;
     it->second.created = fragment.ts;
   }
-  it->second.waiting.push_back(fragment);
-  ++pending_;
+  if (!wait(it->second, fragment)) {
+    // No room for one more waiting fragment. A datagram just made for it and
+    // left empty is forgotten again, so it cannot hold memory for nothing.
+    if (it->second.waiting.empty() && !it->second.have_first) datagrams_.erase(it);
+    *untracked = true;
+    return true;
+  }
   return false;
 }
 
@@ -74,7 +132,7 @@ void FragmentTable::expire(TimestampNs now, const Release& release) {
       continue;
     }
     for (const PacketInfo& f : it->second.waiting) release(f, true);
-    pending_ -= it->second.waiting.size();
+    forget_waiting(it->second);
     it = datagrams_.erase(it);
   }
 }
@@ -91,6 +149,7 @@ void FragmentTable::flush(const Release& release) {
   for (const PacketInfo* f : all) release(*f, true);
   datagrams_.clear();
   pending_ = 0;
+  waiting_slots_ = 0;
 }
 
 }  // namespace conntrail::capture

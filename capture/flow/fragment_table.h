@@ -6,8 +6,11 @@
 // stays one packet with its own IP length. Fragments that arrive before their
 // first fragment wait (bounded time and count) and are released, ports filled,
 // when it comes; if it never does they are released with ports 0/0 as
-// orphans. Memory is capped: at max_datagrams / max_pending a fragment is
-// passed through untracked (counted), never buffered.
+// orphans. Memory is capped twice: by count (max_datagrams, max_pending) and
+// by bytes (max_bytes, against memory_bytes(), the table's own accounting of
+// its heap: hash nodes with their allocator headers, the bucket array reserved
+// up front, and every waiting vector's capacity). A fragment that would pass
+// either cap is handed on untracked (counted), never buffered.
 // Not on the hot path: only fragments come here. Single-threaded.
 #pragma once
 
@@ -25,6 +28,7 @@ struct FragmentTableOptions {
   TimestampNs timeout = 30 * kNsPerSecond;  // Linux ipfrag_time: wait and remember this long
   std::size_t max_datagrams = 16384;        // datagrams remembered at once
   std::size_t max_pending = 4096;           // later fragments waiting for their first
+  std::size_t max_bytes = 4 << 20;          // hard cap on memory_bytes()
 };
 
 class FragmentTable {
@@ -33,7 +37,14 @@ class FragmentTable {
   // fragment never came (ports 0/0).
   using Release = std::function<void(const PacketInfo& fragment, bool orphan)>;
 
-  explicit FragmentTable(FragmentTableOptions options) : options_(options) {}
+  explicit FragmentTable(FragmentTableOptions options);
+
+  // What one remembered datagram costs at most in memory_bytes() terms: its
+  // hash node (key, state, empty vector, link and cached hash) plus an
+  // allocator header for the node and one for its waiting vector.
+  static std::size_t bytes_per_datagram() noexcept;
+  // What one waiting fragment's slot costs (a PacketInfo in a vector).
+  static constexpr std::size_t kBytesPerWaiting = sizeof(PacketInfo);
 
   // A first fragment: remembers its ports and releases the fragments that
   // waited for it (before the caller accounts the first fragment itself).
@@ -49,6 +60,9 @@ class FragmentTable {
 
   std::size_t datagrams() const noexcept { return datagrams_.size(); }
   std::size_t pending() const noexcept { return pending_; }
+  // The table's heap by its own accounting; never above options.max_bytes
+  // (the bucket array, reserved at construction, is counted from the start).
+  std::size_t memory_bytes() const noexcept;
 
  private:
   struct Key {
@@ -71,10 +85,16 @@ class FragmentTable {
     std::vector<PacketInfo> waiting;
   };
   static Key key_of(const PacketInfo& p) noexcept;
+  bool room_for_datagram() const noexcept;
+  // Appends to d.waiting unless that passes a cap; keeps waiting_slots_ exact.
+  bool wait(Datagram& d, const PacketInfo& fragment);
+  void forget_waiting(Datagram& d) noexcept;
 
   FragmentTableOptions options_;
+  std::size_t datagram_cap_ = 0;  // max_datagrams, lowered to what max_bytes allows
   std::unordered_map<Key, Datagram, KeyHash> datagrams_;
   std::size_t pending_ = 0;
+  std::size_t waiting_slots_ = 0;  // sum of waiting.capacity() over all datagrams
 };
 
 }  // namespace conntrail::capture

@@ -21,12 +21,24 @@ FlowMeter::FlowMeter(LinkType link, MeterOptions options, FlowTable::ExportFn on
 void FlowMeter::on_frame(TimestampNs ts, Bytes frame, std::uint32_t wire_length) {
   ++counters_.packets;
   counters_.bytes += wire_length;
-  if (ts >= next_sweep_) advance(ts);
+  if (ts >= next_sweep_) [[unlikely]] advance(ts);
   if (ts > newest_) newest_ = ts;
   // Decoded straight into the batch: most packets never need another copy.
   PacketInfo& packet = batch_[batched_];
   packet.ts = ts;
   const DecodeError error = decode_frame(link_, frame, decode_, packet);
+  // The common case stays here; errors, tapped datagrams and fragments go to
+  // the out-of-line rest, so this loop body stays small.
+  if (error != DecodeError::kNone || packet.fragment != FragmentKind::kNone ||
+      (tap_ != nullptr && packet.proto == kProtoUdp &&
+       tap_->wants(packet.src_port, packet.dst_port))) [[unlikely]] {
+    on_uncommon_frame(packet, error);
+    return;
+  }
+  if (++batched_ == batch_.size()) flush_batch();
+}
+
+void FlowMeter::on_uncommon_frame(PacketInfo& packet, DecodeError error) {
   if (error != DecodeError::kNone) {
     errors_.add(error);
     if (is_dropped(error)) {

@@ -63,6 +63,7 @@ class FlowMeter {
   const FlowTable& flow_table() const noexcept { return flows_; }
 
  private:
+  [[gnu::noinline]] void on_uncommon_frame(PacketInfo& packet, DecodeError error);
   void account(PacketInfo& packet);
   void flush_batch();
 

@@ -4,8 +4,10 @@
 #include <poll.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 
 namespace conntrail::capture {
 namespace {
@@ -37,10 +39,27 @@ void PcapHandle::Closer::operator()(pcap* p) const noexcept { pcap_close(p); }
 
 PcapHandle::~PcapHandle() = default;
 
-Result<PcapHandle> PcapHandle::open_offline(const std::string& path) {
+Result<PcapHandle> PcapHandle::open_offline(const std::string& path,
+                                            std::size_t read_buffer_bytes) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* p =
-      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  // libpcap reads a savefile with two freads per packet (header, data). With
+  // stdio's default buffer (st_blksize, 4 KiB) that is a read(2) per 4 KiB:
+  // ~190,000 system calls for a 790 MB file, half the CPU of a plain read
+  // loop. So the file is opened here with a 256 KiB buffer of our own (glibc
+  // ignores setvbuf's size unless it is given the buffer) and handed to
+  // libpcap, which parses it as always and closes it in pcap_close().
+  std::unique_ptr<char[]> buffer;
+  pcap_t* p = nullptr;
+  if (read_buffer_bytes == 0) {
+    p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  } else if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+    buffer = std::make_unique<char[]>(read_buffer_bytes);
+    std::setvbuf(f, buffer.get(), _IOFBF, read_buffer_bytes);
+    p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+    if (p == nullptr) std::fclose(f);  // on failure the FILE stays the caller's
+  } else {
+    std::snprintf(errbuf, sizeof errbuf, "%s", std::strerror(errno));
+  }
   if (p == nullptr) {
     // libpcap does not promise errno on failure (a stale ENOENT survives a
     // format error), so whether the file exists is asked separately.
@@ -49,7 +68,9 @@ Result<PcapHandle> PcapHandle::open_offline(const std::string& path) {
     return fail(missing ? ErrorCode::kNotFound : ErrorCode::kIo,
                 "cannot read capture " + path + ": " + errbuf);
   }
-  return PcapHandle(p);
+  PcapHandle handle(p);
+  handle.read_buffer_ = std::move(buffer);
+  return handle;
 }
 
 Result<PcapHandle> PcapHandle::open_live(const LiveSettings& s) {

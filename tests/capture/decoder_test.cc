@@ -4,12 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <string>
+#include <vector>
+
 #include "capture/decode/gre.h"
 #include "capture/decode/ipv4.h"
 #include "capture/decode/ipv6.h"
 #include "capture/decode/mpls.h"
 #include "capture/decode/ppp.h"
 #include "capture/decode/transport.h"
+#include "capture/source/pcap_handle.h"
 #include "core/ip_address.h"
 #include "tests/capture/packet_builder.h"
 
@@ -425,6 +430,82 @@ TEST(PppTest, ProtocolFieldCompression) {
   ASSERT_TRUE(h.has_value());
   EXPECT_EQ(h->protocol, 0x57);
   EXPECT_EQ(h->length, 4u);
+}
+
+// Every field, so a difference between the fast path and the general walk shows.
+std::string describe(DecodeError e, const PacketInfo& p) {
+  std::string s = std::string(to_string(e));
+  const auto add = [&s](std::uint64_t v) { s += ' ' + std::to_string(v); };
+  for (auto b : p.src) add(b);
+  for (auto b : p.dst) add(b);
+  add(p.ip_bytes), add(p.src_port), add(p.dst_port), add(p.proto), add(p.tcp_flags);
+  add(p.is_v6), add(p.one_way), add(static_cast<int>(p.fragment)), add(p.fragment_id);
+  add(reinterpret_cast<std::uintptr_t>(p.udp_payload.data())), add(p.udp_payload.size());
+  add(p.udp_payload_truncated), add(p.vlan_outer), add(p.vlan_inner), add(p.pppoe_session);
+  add(p.has_mac);
+  for (auto b : p.src_mac) add(b);
+  for (auto b : p.dst_mac) add(b);
+  return s;
+}
+
+// decode_frame (fast path first) and decode_frame_general must agree on every
+// frame of every test capture, whole and cut at every length up to 96 bytes
+// (which walks every bounds check of the fast path), for both tunnel layers.
+TEST(DecoderTest, FastPathMatchesTheGeneralWalkOnEveryTestCaptureFrame) {
+  struct Frames {
+    LinkType link;
+    std::vector<std::vector<std::uint8_t>> frames;
+  };
+  std::size_t files = 0;
+  std::size_t compared = 0;
+  std::size_t whole_ok = 0;
+  const std::filesystem::path root = std::string(CONNTRAIL_TEST_DATA) + "/pcaps";
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    const std::string ext = entry.path().extension().string();
+    if (ext != ".pcap" && ext != ".pcapng") continue;
+    auto handle = PcapHandle::open_offline(entry.path().string());
+    ASSERT_TRUE(handle) << entry.path();
+    auto link = handle->link_type();
+    if (!link) continue;
+    Frames f{*link, {}};
+    for (;;) {
+      auto n = handle->dispatch(
+          -1,
+          [](void* ctx, const RawPacket& r) {
+            static_cast<Frames*>(ctx)->frames.emplace_back(r.data, r.data + r.captured_length);
+          },
+          &f);
+      if (!n || *n == 0) break;
+    }
+    ++files;
+    for (const auto& frame : f.frames) {
+      std::vector<std::size_t> lengths;
+      for (std::size_t n = 0; n < std::min<std::size_t>(frame.size(), 97); ++n) lengths.push_back(n);
+      lengths.push_back(frame.size());
+      for (const std::size_t length : lengths) {
+        const Bytes bytes(frame.data(), length);
+        for (const auto layer : {TunnelLayer::kInner, TunnelLayer::kOuter}) {
+          DecodeOptions options;
+          options.tunnel_layer = layer;
+          PacketInfo fast, general;
+          fast.ts = general.ts = 42;
+          const DecodeError fe = decode_frame(f.link, bytes, options, fast);
+          const DecodeError ge = decode_frame_general(f.link, bytes, options, general);
+          ++compared;
+          if (is_dropped(ge)) {
+            ASSERT_EQ(fe, ge) << entry.path() << " length " << length;
+            continue;  // `out` is unspecified after a dropped kind
+          }
+          ASSERT_EQ(describe(fe, fast), describe(ge, general)) << entry.path() << " length " << length;
+          ASSERT_EQ(fast.ts, 42);
+          if (fe == DecodeError::kNone && length == frame.size()) ++whole_ok;
+        }
+      }
+    }
+  }
+  EXPECT_GE(files, 43u);
+  EXPECT_GT(compared, 100000u);
+  EXPECT_GT(whole_ok, 1000u);
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 #include "capture/pipeline/flow_meter.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
+#include <random>
 #include <vector>
 
 #include "tests/capture/packet_builder.h"
@@ -179,6 +181,78 @@ TEST_F(FlowMeterTest, AdvanceExpiresFlowsWhenTrafficStops) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].end_reason, EndReason::kIdle);
   EXPECT_EQ(meter.active_flows(), 0u);
+}
+
+// The byte cap holds whatever the counts allow: a flood of fragments of many
+// datagrams (each later fragment waiting, some datagrams with dozens) keeps
+// memory_bytes() within max_bytes at every step, the heap the table really
+// holds (glibc's count of allocated bytes) within its own accounting, and
+// every fragment is still handed on (tracked or counted as untracked).
+TEST(FragmentTableTest, StaysWithinItsByteBudgetUnderAFlood) {
+  FragmentTableOptions options;
+  options.max_datagrams = 1'000'000;  // counts far above what the bytes allow
+  options.max_pending = 1'000'000;
+  options.max_bytes = 256 << 10;
+  const std::size_t heap_before = mallinfo2().uordblks;
+  // Bytes allocated since (0 if fewer: under a sanitizer's allocator glibc's
+  // count may not move at all, which makes the heap checks vacuous, not wrong).
+  const auto heap_grown = [heap_before] {
+    const std::size_t now = mallinfo2().uordblks;
+    return now > heap_before ? now - heap_before : std::size_t{0};
+  };
+  std::size_t heap_peak = 0;
+  {
+    FragmentTable table(options);
+    std::mt19937 rng(5);
+    std::size_t untracked_count = 0, released = 0, handed_on = 0, held = 0;
+    const auto count = [&](const PacketInfo&, bool) { ++released; };
+    for (int i = 0; i < 100'000; ++i) {
+      PacketInfo p;
+      p.ts = kT0 + i;
+      p.proto = 17;
+      p.src[15] = static_cast<std::uint8_t>(rng());
+      p.dst[15] = 1;
+      // Half the fragments share 64 ids (long waiting lists), half are new datagrams.
+      p.fragment_id = (i % 2 == 0) ? static_cast<std::uint32_t>(rng() % 64)
+                                   : static_cast<std::uint32_t>(rng());
+      if (rng() % 10 == 0) {
+        p.fragment = FragmentKind::kFirst;
+        table.on_first(p, count);
+        ++handed_on;
+      } else {
+        p.fragment = FragmentKind::kLater;
+        bool untracked = false;
+        if (table.on_later(p, &untracked)) {
+          ++handed_on;
+        } else {
+          ++held;
+        }
+        untracked_count += untracked ? 1 : 0;
+      }
+      ASSERT_LE(table.memory_bytes(), options.max_bytes) << "after fragment " << i;
+      if (i % 1000 == 0) {
+        heap_peak = std::max(heap_peak, heap_grown());
+        ASSERT_LE(heap_grown(), table.memory_bytes() + 1024)
+            << "after fragment " << i;
+      }
+    }
+    EXPECT_GT(untracked_count, 0u);
+    EXPECT_GT(table.datagrams(), 0u);
+    table.flush(count);
+    EXPECT_EQ(table.pending(), 0u);
+    EXPECT_EQ(released, held);  // every waiting fragment comes out exactly once
+    EXPECT_EQ(handed_on + held, 100'000u);
+  }
+  EXPECT_LE(heap_peak, options.max_bytes + 1024);
+}
+
+TEST(FragmentTableTest, DefaultCapsAreBoundedInBytes) {
+  FragmentTable table(FragmentTableOptions{});
+  // The default counts fit in the default byte cap (4 MiB): the counts are the
+  // binding caps, and the byte cap is what the fragment table can ever hold.
+  const FragmentTableOptions d;
+  EXPECT_LE(d.max_datagrams * (FragmentTable::bytes_per_datagram() + sizeof(void*)), d.max_bytes);
+  EXPECT_LE(table.memory_bytes(), d.max_bytes);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include "capture/flow/flow_key.h"
 #include "core/ip_address.h"
 #include "tests/capture/packet_builder.h"
 
@@ -394,6 +395,52 @@ TEST_F(FlowTableTest, MatchesAReferenceModelUnderRandomTraffic) {
   EXPECT_EQ(actual.size(), expected.size());
   EXPECT_TRUE(actual == expected);
   EXPECT_EQ(table.active(), 0u);
+}
+
+// make_flow_key mixes the hash from registers while it builds the key; it must
+// equal hash_flow_key of the key it built, and both directions of a
+// conversation must give the same key and hash (but one-way flows must not).
+TEST(FlowKeyTest, KeyAndHashAgreeAndAreDirectionFree) {
+  std::mt19937 rng(11);
+  const std::vector<std::string> hosts = {"10.0.0.1",   "10.0.0.2", "192.0.2.1",
+                                          "2001:db8::1", "2001:db8::2", "::ffff:1.2.3.4"};
+  int checked = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string& a = hosts[rng() % 3 + (i % 2 ? 3 : 0)];
+    const std::string& b = hosts[rng() % 3 + (i % 2 ? 3 : 0)];
+    PacketInfo p = packet(kT0, a, static_cast<std::uint16_t>(rng() % 4),
+                          b, static_cast<std::uint16_t>(rng() % 4), static_cast<std::uint8_t>(rng() % 3 == 0 ? 6 : 17));
+    p.one_way = rng() % 5 == 0;
+    p.vlan_outer = static_cast<std::uint16_t>(rng() % 3);
+    p.vlan_inner = rng() % 2 ? kNoVlan : 7;
+    PacketInfo r = p;
+    std::swap(r.src, r.dst);
+    std::swap(r.src_port, r.dst_port);
+    for (const bool key_vlan : {false, true}) {
+      FlowKey kp, kr;
+      bool fp = false, fr = false;
+      const std::uint64_t hp = make_flow_key(p, key_vlan, &kp, &fp);
+      const std::uint64_t hr = make_flow_key(r, key_vlan, &kr, &fr);
+      ASSERT_EQ(hp, hash_flow_key(kp));
+      ASSERT_EQ(hr, hash_flow_key(kr));
+      EXPECT_EQ(kp.vlan_outer, key_vlan ? p.vlan_outer : 0);
+      const bool same_endpoint = p.src == p.dst && p.src_port == p.dst_port;
+      if (!p.one_way) {
+        ASSERT_TRUE(kp == kr);
+        ASSERT_EQ(hp, hr);
+        if (!same_endpoint) {
+          ASSERT_NE(fp, fr);
+        }
+      } else {
+        ASSERT_TRUE(fp && fr);
+        if (!same_endpoint) {
+          ASSERT_FALSE(kp == kr);
+        }
+      }
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 4000);
 }
 
 }  // namespace
