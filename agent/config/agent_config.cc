@@ -430,6 +430,9 @@ const std::vector<Option>& options() {
         3660));
     v.push_back(uint_option(
         "api", "max_selectors", [](auto& c) -> auto& { return c.api.max_selectors; }, 1, 1000));
+    v.push_back(duration_option(
+        "api", "max_attribution_window",
+        [](auto& c) -> auto& { return c.api.max_attribution_window; }, Seconds{0}, Seconds{86400}));
     v.push_back(uint_option(
         "api", "min_prefix_v4", [](auto& c) -> auto& { return c.api.min_prefix_v4; }, 8, 32));
     v.push_back(uint_option(

@@ -114,6 +114,7 @@ struct ApiOptions {
   std::uint32_t max_query_window_days = 31;
   std::uint32_t request_expiry_days = 30;
   std::uint32_t max_selectors = 32;
+  Seconds max_attribution_window{3600};  // half-width around an attribution request's instant
   std::uint32_t min_prefix_v4 = 24;
   std::uint32_t min_prefix_v6 = 48;
   friend bool operator==(const ApiOptions&, const ApiOptions&) = default;

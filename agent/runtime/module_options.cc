@@ -96,6 +96,8 @@ LawfulApiOptions lawful_api_options(const AgentConfig& config) {
   o.approvals_required = config.api.approvals_required;
   o.request_ttl = static_cast<TimestampNs>(config.api.request_expiry_days) * kNsPerDay;
   o.limits.max_selectors = config.api.max_selectors;
+  o.limits.max_attribution_window =
+      static_cast<TimestampNs>(config.api.max_attribution_window.count()) * kNsPerSecond;
   o.limits.min_prefix_v4 = static_cast<int>(config.api.min_prefix_v4);
   o.limits.min_prefix_v6 = static_cast<int>(config.api.min_prefix_v6);
   o.limits.max_window = static_cast<TimestampNs>(config.api.max_query_window_days) * kNsPerDay;

@@ -62,6 +62,7 @@ TEST(ConfigTest, ParsesEveryKind) {
                            "max_header_list_size = 32KiB\n"
                            "idle_timeout = 2m\n"
                            "tls_min_version = 1.2\n"
+                           "max_attribution_window = 10m\n"
                            "[capture]\n"
                            "interface = eth0\n"
                            "interface = eth1\n"
@@ -81,6 +82,7 @@ TEST(ConfigTest, ParsesEveryKind) {
   EXPECT_EQ(c->api.max_header_list_size, 32u * 1024);
   EXPECT_EQ(c->api.idle_timeout, Seconds{120});
   EXPECT_EQ(c->api.tls_min_version, TlsVersion::kTls12);
+  EXPECT_EQ(c->api.max_attribution_window, Seconds{600});
   EXPECT_EQ(c->capture.interfaces, (std::vector<std::string>{"eth0", "eth1"}));
   EXPECT_TRUE(c->capture.promiscuous);
   EXPECT_EQ(c->capture.buffer_size, 128ull << 20);
@@ -227,6 +229,7 @@ INSTANTIATE_TEST_SUITE_P(
         RangeCase{"api", "max_query_window_days = 0", "api.max_query_window_days", "from 1"},
         RangeCase{"api", "request_expiry_days = 0", "api.request_expiry_days", "from 1"},
         RangeCase{"api", "max_selectors = 0", "api.max_selectors", "from 1"},
+        RangeCase{"api", "max_attribution_window = 2d", "api.max_attribution_window", "1d"},
         RangeCase{"api", "min_prefix_v4 = 7", "api.min_prefix_v4", "from 8 to 32"},
         RangeCase{"api", "min_prefix_v6 = 129", "api.min_prefix_v6", "from 16 to 128"},
         RangeCase{"log", "level = loud", "log.level", "error, warning"},

@@ -67,5 +67,15 @@ TEST(AttributionConfigTest, BadValuesNameTheKey) {
   EXPECT_NE(twice.error()[0].reason.find("twice"), std::string::npos);
 }
 
+TEST(AttributionConfigTest, AttributionWindowBoundReachesTheLawfulApi) {
+  const auto defaults = parse_config(kBase, "test.conf");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(lawful_api_options(*defaults).limits.max_attribution_window,
+            3600 * kNsPerSecond);
+  const auto c = parse_config(kBase + "[api]\nmax_attribution_window = 90s\n", "test.conf");
+  ASSERT_TRUE(c) << c.error()[0].to_string();
+  EXPECT_EQ(lawful_api_options(*c).limits.max_attribution_window, 90 * kNsPerSecond);
+}
+
 }  // namespace
 }  // namespace conntrail::agent
