@@ -273,6 +273,10 @@ const std::vector<Option>& options() {
     v.push_back(uint_option(
         "capture", "flow_table_max_flows",
         [](auto& c) -> auto& { return c.capture.flow_table_max_flows; }, 1000, 100'000'000));
+    v.push_back(size_option(
+        "capture", "fragment_table_max_bytes",
+        [](auto& c) -> auto& { return c.capture.fragment_table_max_bytes; }, 64ull << 10,
+        1ull << 30));
     {
       Option o{"capture", "subscriber_prefix", true};
       o.apply = [](AgentConfig& c, const std::string& s) -> std::string {

@@ -72,6 +72,7 @@ struct CaptureOptions {
   FlowTimeouts icmp{Seconds{60}, Seconds{300}};
   FlowTimeouts other{Seconds{60}, Seconds{300}};
   std::uint64_t flow_table_max_flows = 1'000'000;
+  std::uint64_t fragment_table_max_bytes = 4ull << 20;  // hard cap of the IP fragment table
   std::vector<IpPrefix> subscriber_prefixes;  // the ISP's customer side; sets flow direction
   bool flow_key_vlan = false;                 // VLAN id part of the flow key
   TunnelMode tunnel_mode = TunnelMode::kInner;

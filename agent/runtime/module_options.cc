@@ -21,6 +21,7 @@ capture::MeterOptions meter_options(const CaptureOptions& c) {
   m.flows.timeouts.icmp = timeouts(c.icmp);
   m.flows.timeouts.other = timeouts(c.other);
   m.flows.max_flows = static_cast<std::size_t>(c.flow_table_max_flows);
+  m.fragments.max_bytes = static_cast<std::size_t>(c.fragment_table_max_bytes);
   m.flows.key_vlan = c.flow_key_vlan;
   m.flows.subscriber_prefixes = c.subscriber_prefixes;
   return m;

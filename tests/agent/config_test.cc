@@ -68,6 +68,7 @@ TEST(ConfigTest, ParsesEveryKind) {
                            "interface = eth1\n"
                            "promiscuous = yes\n"
                            "buffer_size = 128MiB\n"
+                           "fragment_table_max_bytes = 1MiB\n"
                            "subscriber_prefix = 100.64.0.0/10\n"
                            "subscriber_prefix = 2001:db8::/32\n"
                            "tunnel_mode = outer\n"
@@ -86,6 +87,7 @@ TEST(ConfigTest, ParsesEveryKind) {
   EXPECT_EQ(c->capture.interfaces, (std::vector<std::string>{"eth0", "eth1"}));
   EXPECT_TRUE(c->capture.promiscuous);
   EXPECT_EQ(c->capture.buffer_size, 128ull << 20);
+  EXPECT_EQ(c->capture.fragment_table_max_bytes, 1ull << 20);
   ASSERT_EQ(c->capture.subscriber_prefixes.size(), 2u);
   EXPECT_EQ(c->capture.subscriber_prefixes[1].to_string(), "2001:db8::/32");
   EXPECT_EQ(c->capture.tunnel_mode, TunnelMode::kOuter);
@@ -191,6 +193,8 @@ INSTANTIATE_TEST_SUITE_P(
         RangeCase{"capture", "other_idle_timeout = 0", "capture.other_idle_timeout", "duration"},
         RangeCase{"capture", "other_active_timeout = 0", "capture.other_active_timeout",
                   "duration"},
+        RangeCase{"capture", "fragment_table_max_bytes = 1KiB",
+                  "capture.fragment_table_max_bytes", "64KiB"},
         RangeCase{"capture", "flow_table_max_flows = 10", "capture.flow_table_max_flows",
                   "from 1000"},
         RangeCase{"capture", "subscriber_prefix = 10.0.0.0/33", "capture.subscriber_prefix",

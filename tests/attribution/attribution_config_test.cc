@@ -77,5 +77,16 @@ TEST(AttributionConfigTest, AttributionWindowBoundReachesTheLawfulApi) {
   EXPECT_EQ(lawful_api_options(*c).limits.max_attribution_window, 90 * kNsPerSecond);
 }
 
+TEST(AttributionConfigTest, CaptureMemoryCapsReachTheMeter) {
+  const auto c = parse_config(kBase +
+                                  "[capture]\ninterface = eth0\nflow_table_max_flows = 5000\n"
+                                  "fragment_table_max_bytes = 1MiB\n",
+                              "test.conf");
+  ASSERT_TRUE(c) << c.error()[0].to_string();
+  const auto m = meter_options(c->capture);
+  EXPECT_EQ(m.flows.max_flows, 5000u);
+  EXPECT_EQ(m.fragments.max_bytes, std::size_t{1} << 20);
+}
+
 }  // namespace
 }  // namespace conntrail::agent
