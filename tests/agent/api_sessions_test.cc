@@ -9,7 +9,7 @@
 #include <mutex>
 
 #include "agent/api/attribution_result.h"
-#include "agent/api/record_stream.h"
+#include "agent/api/result_stream.h"
 #include "api_test_support.h"
 #include "capture/attribution/session_format.h"
 #include "storage/hash/sha256.h"
@@ -332,21 +332,23 @@ TEST_F(ApiSessionsTest, AnAgentWithoutASessionStoreRefusesTheCategoriesAtFiling)
             400);
 }
 
-// RecordStream: the same bounded, hashed delivery as ResultStream, for any rows.
-TEST(RecordStreamTest, MemoryStaysBoundedAndEveryRecordIsCountedOnce) {
+// ResultStream with an injected producer (sessions, the attribution answer):
+// the same bounded, hashed delivery as flow rows (api_results_test.cc), and
+// a row counts as the records it says it carries.
+TEST(ResultStreamProducerTest, MemoryStaysBoundedAndEveryRecordIsCountedOnce) {
   std::atomic<std::uint64_t> produced{0};
   const std::uint64_t rows = 100'000;
-  RecordStream::Produce produce =
-      [&](const RecordStream::RowSink& sink) -> Result<QueryCompleteness> {
+  ResultStream::Produce produce = [&](ResultStream::RowSink& sink) -> Result<QueryCompleteness> {
     for (std::uint64_t i = 0; i < rows; ++i) {
-      if (!sink(fmt::format("{{\"row\":{}}}\n", i), 1)) return QueryCompleteness{};
+      if (!sink.add(fmt::format("{{\"row\":{}}}\n", i))) return QueryCompleteness{};
       ++produced;
     }
+    if (!sink.add("{\"summary\":3}\n", 3)) return QueryCompleteness{};  // a document of 3
     return QueryCompleteness{};
   };
   DeliverySummary summary;
   const std::size_t limit = 64 * 1024;
-  RecordStream s(produce, "header\n", limit, [&](const DeliverySummary& d) { summary = d; });
+  ResultStream s(produce, "header\n", limit, [&](const DeliverySummary& d) { summary = d; });
   std::mutex mu;
   std::condition_variable cv;
   bool woken = false;
@@ -382,19 +384,19 @@ TEST(RecordStreamTest, MemoryStaysBoundedAndEveryRecordIsCountedOnce) {
     break;
   }
   EXPECT_LT(max_ahead_bytes, 4 * limit) << "the producer ran far ahead of the reader";
-  EXPECT_EQ(summary.records, rows) << "the header is not a record";
+  EXPECT_EQ(summary.records, rows + 3) << "the header is not a record";
   EXPECT_TRUE(summary.finished);
   EXPECT_EQ(summary.bytes, body.size());
   EXPECT_EQ(summary.sha256, sha256_of(body));
   EXPECT_TRUE(body.starts_with("header\n{\"row\":0}\n"));
+  EXPECT_TRUE(body.ends_with("{\"row\":99999}\n{\"summary\":3}\n"));
 }
 
-TEST(RecordStreamTest, DroppingTheStreamStopsTheProducerAndReportsUnfinished) {
+TEST(ResultStreamProducerTest, DroppingTheStreamStopsTheProducerAndReportsUnfinished) {
   std::atomic<bool> stopped{false};
-  RecordStream::Produce produce =
-      [&](const RecordStream::RowSink& sink) -> Result<QueryCompleteness> {
+  ResultStream::Produce produce = [&](ResultStream::RowSink& sink) -> Result<QueryCompleteness> {
     for (;;) {
-      if (!sink(std::string(100, 'x') + "\n", 1)) {
+      if (!sink.add(std::string(100, 'x') + "\n")) {
         stopped = true;
         return QueryCompleteness{};
       }
@@ -403,7 +405,7 @@ TEST(RecordStreamTest, DroppingTheStreamStopsTheProducerAndReportsUnfinished) {
   DeliverySummary summary;
   int calls = 0;
   {
-    RecordStream s(produce, "", 64 * 1024, [&](const DeliverySummary& d) {
+    ResultStream s(produce, "", 64 * 1024, [&](const DeliverySummary& d) {
       summary = d;
       ++calls;
     });
