@@ -15,7 +15,6 @@
 #include "agent/api/attribution_result.h"
 #include "agent/api/deferred_body.h"
 #include "agent/api/problem.h"
-#include "agent/api/record_stream.h"
 #include "agent/api/result_stream.h"
 #include "agent/version.h"
 #include "agent/workflow/statistics.h"
@@ -567,25 +566,21 @@ HttpResponse LawfulApi::Core::results(const std::shared_ptr<Core>& self, const O
   } else if (category == kCategorySessions) {
     const capture::SessionFormatter formatter(format, time_format);
     auto produce = [sessions = session_query, spec = std::move(spec),
-                    formatter](const RecordStream::RowSink& sink) {
-      std::string row;
-      return sessions(spec, [&](const SessionRecord& s) {
-        row = formatter.row(s);
-        return sink(row, 1);
-      });
+                    formatter](ResultStream::RowSink& sink) {
+      return sessions(spec, [&](const SessionRecord& s) { return sink.add(formatter.row(s)); });
     };
-    resp.stream = std::make_unique<RecordStream>(std::move(produce), formatter.header(),
+    resp.stream = std::make_unique<ResultStream>(std::move(produce), formatter.header(),
                                                  options.result_buffer_bytes, std::move(on_done));
   } else {
     auto produce = [sessions = session_query, flows = query, id = std::string(id), target = *target,
                     lookaround = options.attribution_lookaround,
-                    time_format](const RecordStream::RowSink& sink) -> Result<QueryCompleteness> {
+                    time_format](ResultStream::RowSink& sink) -> Result<QueryCompleteness> {
       auto doc = answer_attribution_request(id, target, sessions, flows, lookaround, time_format);
       if (!doc) return std::unexpected(doc.error());
-      sink(doc->json, doc->sessions);
+      sink.add(doc->json, doc->sessions);
       return doc->completeness;
     };
-    resp.stream = std::make_unique<RecordStream>(std::move(produce), std::string(),
+    resp.stream = std::make_unique<ResultStream>(std::move(produce), std::string(),
                                                  options.result_buffer_bytes, std::move(on_done));
   }
   return resp;

@@ -18,20 +18,38 @@ nlohmann::json to_json(const QueryCompleteness& c) {
           {"uncovered", uncovered}};
 }
 
-ResultStream::ResultStream(FlowQueryFn query, QuerySpec spec, OutputFormat format,
-                           TimeFormat time_format, std::size_t buffer_limit, OnDone on_done)
-    : query_(std::move(query)),
-      spec_(std::move(spec)),
-      formatter_(format, time_format),
+namespace {
+
+// Flow rows formatted straight into the stream's block: no per-row copy.
+ResultStream::Produce flow_rows(FlowQueryFn query, QuerySpec spec, FlowFormatter formatter) {
+  return [query = std::move(query), spec = std::move(spec),
+          formatter](ResultStream::RowSink& sink) -> Result<QueryCompleteness> {
+    return query(spec, [&](const FlowRecord& flow) {
+      formatter.append_row(flow, sink.out());
+      return sink.end_row();
+    });
+  };
+}
+
+}  // namespace
+
+ResultStream::ResultStream(Produce produce, std::string header, std::size_t buffer_limit,
+                           OnDone on_done)
+    : produce_(std::move(produce)),
       buffer_limit_(std::max(buffer_limit, kMinBufferLimit)),
       block_limit_(std::min(kMaxBlockBytes, buffer_limit_ / 8)),
       on_done_(std::move(on_done)) {
-  Block header{formatter_.header(), {}};  // CSV header; empty for NDJSON
-  if (!header.bytes.empty()) {
-    queued_bytes_ = header.bytes.size();
-    queue_.push_back(std::move(header));
+  if (!header.empty()) {
+    queued_bytes_ = header.size();
+    queue_.push_back(Block{std::move(header), {}});
   }
 }
+
+ResultStream::ResultStream(FlowQueryFn query, QuerySpec spec, OutputFormat format,
+                           TimeFormat time_format, std::size_t buffer_limit, OnDone on_done)
+    : ResultStream(flow_rows(std::move(query), std::move(spec), FlowFormatter(format, time_format)),
+                   FlowFormatter(format, time_format).header(), buffer_limit,
+                   std::move(on_done)) {}
 
 ResultStream::~ResultStream() {
   {
@@ -118,19 +136,12 @@ void ResultStream::run() {
   // the lock and the wake-ups cost per block, not per row.
   Block block;
   block.bytes.reserve(block_limit_ + 1024);
-  std::size_t target = std::min(kFirstBlockBytes, block_limit_);
-  auto on_row = [&](const FlowRecord& flow) -> bool {
-    formatter_.append_row(flow, block.bytes);
-    block.row_ends.push_back(block.bytes.size());
-    if (block.bytes.size() < target) return true;
-    target = std::min(target * 2, block_limit_);
-    return push(block);
-  };
+  RowSink sink(*this, block, std::min(kFirstBlockBytes, block_limit_));
   Result<QueryCompleteness> outcome = fail(ErrorCode::kInternal, "query did not run");
   try {
-    outcome = query_(spec_, on_row);
+    outcome = produce_(sink);
     if (!block.bytes.empty()) push(block);
-  } catch (const std::exception& e) {  // the query function is foreign code: contain it
+  } catch (const std::exception& e) {  // the producer calls foreign code: contain it
     outcome = fail(ErrorCode::kInternal, std::string("query failed: ") + e.what());
   } catch (...) {
     outcome = fail(ErrorCode::kInternal, "query failed");
@@ -159,9 +170,9 @@ http2::BodySource::Chunk ResultStream::read(std::span<char> buffer) {
     front_off_ += n;
     queued_bytes_ -= n;
     delivered_bytes_ += n;
-    while (front_rows_ < b.row_ends.size() && b.row_ends[front_rows_] <= front_off_) {
+    while (front_rows_ < b.row_ends.size() && b.row_ends[front_rows_].end <= front_off_) {
+      records_ += b.row_ends[front_rows_].records;
       ++front_rows_;
-      ++records_;
     }
     if (front_off_ == b.bytes.size()) {  // back to the worker, to hash and reuse
       delivered_.push_back(std::move(b));

@@ -26,18 +26,27 @@ storage::Query to_storage_query(const Selector& s, TimestampNs from, TimestampNs
   return q;
 }
 
-// Adds the window parts storage reported as empty, merging what several
-// selector queries each reported for the same window.
-void add_gaps(const std::vector<storage::Gap>& gaps, std::vector<TimeRange>& out) {
+}  // namespace
+
+void add_selector_completeness(std::size_t selector, std::size_t shards,
+                               const CaptureCounters& counters,
+                               const std::vector<storage::Gap>& gaps, QueryCompleteness& c) {
+  if (selector == 0) {
+    c.shards_searched = shards;
+    c.packets_dropped = counters.kernel_drops + counters.interface_drops + counters.queue_drops;
+  }
   for (const auto& g : gaps) {
-    const bool known = std::any_of(out.begin(), out.end(), [&](const TimeRange& r) {
+    const bool known = std::any_of(c.uncovered.begin(), c.uncovered.end(), [&](const TimeRange& r) {
       return r.from == g.from && r.to == g.to;
     });
-    if (!known) out.push_back({g.from, g.to});
+    if (!known) c.uncovered.push_back({g.from, g.to});
   }
 }
 
-}  // namespace
+void sort_uncovered(QueryCompleteness& c) {
+  std::sort(c.uncovered.begin(), c.uncovered.end(),
+            [](const TimeRange& a, const TimeRange& b) { return a.from < b.from; });
+}
 
 FlowQueryFn make_storage_flow_query(storage::StoreOptions options) {
   return [engine = storage::QueryEngine(std::move(options))](
@@ -57,17 +66,10 @@ FlowQueryFn make_storage_flow_query(storage::StoreOptions options) {
         return true;
       });
       if (!summary) return std::unexpected(summary.error());
-      // Every selector reads the same shards; count them once, from the first.
-      if (i == 0) {
-        completeness.shards_searched = summary->shards_open + summary->shards_sealed;
-        completeness.packets_dropped = summary->counters.kernel_drops +
-                                       summary->counters.interface_drops +
-                                       summary->counters.queue_drops;
-      }
-      add_gaps(summary->gaps, completeness.uncovered);
+      add_selector_completeness(i, summary->shards_open + summary->shards_sealed,
+                                summary->counters, summary->gaps, completeness);
     }
-    std::sort(completeness.uncovered.begin(), completeness.uncovered.end(),
-              [](const TimeRange& a, const TimeRange& b) { return a.from < b.from; });
+    sort_uncovered(completeness);
     return completeness;
   };
 }

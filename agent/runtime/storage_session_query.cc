@@ -3,8 +3,7 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-
+#include "agent/runtime/storage_flow_query.h"
 #include "storage/query/query_engine.h"
 
 namespace conntrail::agent {
@@ -42,19 +41,8 @@ SessionQueryFn make_storage_session_query(storage::StoreOptions options) {
                     fmt::format("selector {}: {}; narrow the request", i, report.error().message));
       }
       if (!report) return std::unexpected(report.error());
-      // Every selector reads the same shards; count them once, from the first.
-      if (i == 0) {
-        completeness.shards_searched = report->shards_open + report->shards_sealed;
-        completeness.packets_dropped = report->counters.kernel_drops +
-                                       report->counters.interface_drops +
-                                       report->counters.queue_drops;
-      }
-      for (const auto& g : report->gaps) {
-        const bool known =
-            std::any_of(completeness.uncovered.begin(), completeness.uncovered.end(),
-                        [&](const TimeRange& r) { return r.from == g.from && r.to == g.to; });
-        if (!known) completeness.uncovered.push_back({g.from, g.to});
-      }
+      add_selector_completeness(i, report->shards_open + report->shards_sealed,
+                                report->counters, report->gaps, completeness);
       for (const auto& s : report->sessions) {
         bool earlier = false;
         for (std::size_t j = 0; j < i && !earlier; ++j) {
@@ -64,8 +52,7 @@ SessionQueryFn make_storage_session_query(storage::StoreOptions options) {
         if (!on_row(s)) return completeness;
       }
     }
-    std::sort(completeness.uncovered.begin(), completeness.uncovered.end(),
-              [](const TimeRange& a, const TimeRange& b) { return a.from < b.from; });
+    sort_uncovered(completeness);
     return completeness;
   };
 }

@@ -1,10 +1,14 @@
 // Streamed results: bounded memory whatever the size, early stop when the
 // client goes away, query errors, completeness, and the stream limit.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -20,7 +24,8 @@ using Status = http2::BodySource::Status;
 
 // A query that produces `rows` rows and records how far it ran ahead of the consumer.
 struct BigQuery {
-  std::uint64_t rows = 0;
+  explicit BigQuery(std::uint64_t n) : rows(n) {}
+  std::uint64_t rows;
   std::atomic<std::uint64_t> produced{0};
   std::atomic<bool> stopped_early{false};
 
@@ -39,15 +44,21 @@ struct BigQuery {
       return QueryCompleteness{};
     };
   }
+  // A stream of these rows (epoch times) that leaves its delivery in `summary`.
+  std::unique_ptr<ResultStream> stream(OutputFormat format, std::size_t limit,
+                                       DeliverySummary& summary) {
+    return std::make_unique<ResultStream>(fn(), QuerySpec{}, format, TimeFormat::kEpoch, limit,
+                                          [&summary](const DeliverySummary& d) { summary = d; });
+  }
 };
 
-TEST(ResultStreamTest, MemoryStaysBoundedWhateverTheResultSize) {
-  BigQuery q;
-  q.rows = 200'000;
-  const std::size_t limit = 64 * 1024;
-  DeliverySummary summary;
-  ResultStream s(q.fn(), QuerySpec{}, OutputFormat::kNdjson, TimeFormat::kEpoch, limit,
-                 [&](const DeliverySummary& d) { summary = d; });
+// Reads `s` to its end in 4 KiB reads, waiting on resume; returns the body and
+// how many rows (lines) the producer, counting in `produced`, ran ahead of it.
+struct Measured {
+  std::string body;
+  std::uint64_t max_rows_ahead = 0;
+};
+Measured read_measuring(ResultStream& s, const std::atomic<std::uint64_t>& produced) {
   std::mutex mu;
   std::condition_variable cv;
   bool woken = false;
@@ -57,10 +68,8 @@ TEST(ResultStreamTest, MemoryStaysBoundedWhateverTheResultSize) {
     cv.notify_all();
   });
   std::vector<char> buf(4096);
+  Measured m;
   std::uint64_t consumed_rows = 0;
-  std::uint64_t max_ahead = 0;
-  storage::Sha256 hash;
-  std::uint64_t bytes = 0;
   for (;;) {
     {
       std::lock_guard lock(mu);
@@ -68,12 +77,11 @@ TEST(ResultStreamTest, MemoryStaysBoundedWhateverTheResultSize) {
     }
     auto c = s.read(buf);
     if (c.status == Status::kData) {
-      hash.update(std::string_view(buf.data(), c.length));
-      bytes += c.length;
+      m.body.append(buf.data(), c.length);
       consumed_rows +=
           static_cast<std::uint64_t>(std::count(buf.begin(), buf.begin() + c.length, '\n'));
-      max_ahead =
-          std::max(max_ahead, q.produced.load() - std::min(q.produced.load(), consumed_rows));
+      const std::uint64_t now = produced.load();
+      m.max_rows_ahead = std::max(m.max_rows_ahead, now - std::min(now, consumed_rows));
       continue;
     }
     if (c.status == Status::kWouldBlock) {
@@ -81,21 +89,61 @@ TEST(ResultStreamTest, MemoryStaysBoundedWhateverTheResultSize) {
       cv.wait(lock, [&] { return woken; });
       continue;
     }
-    ASSERT_EQ(c.status, Status::kEnd);
+    EXPECT_EQ(c.status, Status::kEnd);
     break;
   }
-  EXPECT_EQ(consumed_rows, q.rows);
+  return m;
+}
+
+std::uint64_t lines(const std::string& s) {
+  return static_cast<std::uint64_t>(std::count(s.begin(), s.end(), '\n'));
+}
+
+TEST(ResultStreamTest, MemoryStaysBoundedWhateverTheResultSize) {
+  BigQuery q(200'000);
+  const std::size_t limit = 64 * 1024;
+  DeliverySummary summary;
+  auto s = q.stream(OutputFormat::kNdjson, limit, summary);
+  const Measured m = read_measuring(*s, q.produced);
+  EXPECT_EQ(lines(m.body), q.rows);
   EXPECT_EQ(summary.records, q.rows);
-  EXPECT_EQ(summary.bytes, bytes);
-  EXPECT_EQ(summary.sha256, hash.hex());
+  EXPECT_EQ(summary.bytes, m.body.size());
+  EXPECT_EQ(summary.sha256, storage::sha256_hex(m.body));
   EXPECT_TRUE(summary.finished);
   // Rows are ~450 bytes: the producer can be at most one buffer (plus one row) ahead.
-  EXPECT_LT(max_ahead * 300, 2 * limit + 4096) << "producer ran " << max_ahead << " rows ahead";
+  EXPECT_LT(m.max_rows_ahead * 300, 2 * limit + 4096)
+      << "producer ran " << m.max_rows_ahead << " rows ahead";
+}
+
+// An injected producer (subscriber sessions, the attribution answer) gets the
+// same bounded, hashed delivery, and a row counts as the records it carries.
+TEST(ResultStreamTest, ProducerRowsAreBoundedAndEveryRecordIsCountedOnce) {
+  std::atomic<std::uint64_t> produced{0};
+  const std::uint64_t rows = 100'000;
+  ResultStream::Produce produce = [&](ResultStream::RowSink& sink) -> Result<QueryCompleteness> {
+    for (std::uint64_t i = 0; i < rows; ++i) {
+      if (!sink.add(fmt::format("{{\"row\":{}}}\n", i))) return QueryCompleteness{};
+      ++produced;
+    }
+    if (!sink.add("{\"summary\":3}\n", 3)) return QueryCompleteness{};  // a document of 3
+    return QueryCompleteness{};
+  };
+  DeliverySummary summary;
+  const std::size_t limit = 64 * 1024;
+  ResultStream s(produce, "header\n", limit, [&](const DeliverySummary& d) { summary = d; });
+  const Measured m = read_measuring(s, produced);
+  // Rows are ~12 bytes: how far the producer ran ahead of the reader, in bytes.
+  EXPECT_LT(m.max_rows_ahead * 12, 4 * limit) << "the producer ran far ahead of the reader";
+  EXPECT_EQ(summary.records, rows + 3) << "the header is not a record";
+  EXPECT_TRUE(summary.finished);
+  EXPECT_EQ(summary.bytes, m.body.size());
+  EXPECT_EQ(summary.sha256, storage::sha256_hex(m.body));
+  EXPECT_TRUE(m.body.starts_with("header\n{\"row\":0}\n"));
+  EXPECT_TRUE(m.body.ends_with("{\"row\":99999}\n{\"summary\":3}\n"));
 }
 
 TEST(ResultStreamTest, AbandonedStreamStopsTheQueryAndReportsWhatWasDelivered) {
-  BigQuery q;
-  q.rows = 1'000'000;
+  BigQuery q(1'000'000);
   DeliverySummary summary;
   int calls = 0;
   {
@@ -118,6 +166,35 @@ TEST(ResultStreamTest, AbandonedStreamStopsTheQueryAndReportsWhatWasDelivered) {
   EXPECT_FALSE(summary.finished);
   EXPECT_GE(summary.bytes, 5000u);
   EXPECT_FALSE(summary.error.empty());
+}
+
+TEST(ResultStreamTest, DroppedProducerStreamStopsTheProducerAndCountsOnlyWholeRows) {
+  std::atomic<bool> stopped{false};
+  ResultStream::Produce produce = [&](ResultStream::RowSink& sink) -> Result<QueryCompleteness> {
+    for (;;) {
+      if (!sink.add(std::string(100, 'x') + "\n")) {
+        stopped = true;
+        return QueryCompleteness{};
+      }
+    }
+  };
+  DeliverySummary summary;
+  int calls = 0;
+  {
+    ResultStream s(produce, "", 64 * 1024, [&](const DeliverySummary& d) {
+      summary = d;
+      ++calls;
+    });
+    s.set_resume([] {});
+    std::vector<char> buf(1000);
+    while (s.read(buf).status != Status::kData) {
+    }
+  }
+  EXPECT_TRUE(stopped);
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(summary.finished);
+  EXPECT_EQ(summary.bytes, 1000u);
+  EXPECT_EQ(summary.records, 9u) << "only rows whose every byte was handed over";
 }
 
 // Reads a stream to its end with reads of varying sizes (as nghttp2's flow
@@ -161,16 +238,11 @@ ReadAll read_all(ResultStream& s, std::size_t max_bytes = ~std::size_t{0}) {
   return r;
 }
 
-std::uint64_t lines(const std::string& s) {
-  return static_cast<std::uint64_t>(std::count(s.begin(), s.end(), '\n'));
-}
-
 // The body is exactly the formatter's header and rows, in order, whatever the
 // block boundaries and read sizes; the summary's count and digest are of it.
 TEST(ResultStreamTest, BodyIsTheFormattedRowsInOrderAndTheDigestIsOfThem) {
   for (auto format : {OutputFormat::kCsv, OutputFormat::kNdjson}) {
-    BigQuery q;
-    q.rows = 20'000;
+    BigQuery q(20'000);
     std::string want;
     const FlowFormatter formatter(format, TimeFormat::kEpoch);
     want = formatter.header();
@@ -182,9 +254,8 @@ TEST(ResultStreamTest, BodyIsTheFormattedRowsInOrderAndTheDigestIsOfThem) {
     DeliverySummary summary;
     ReadAll got;
     {
-      ResultStream s(q.fn(), QuerySpec{}, format, TimeFormat::kEpoch, 64 * 1024,
-                     [&](const DeliverySummary& d) { summary = d; });
-      got = read_all(s);
+      auto s = q.stream(format, 64 * 1024, summary);
+      got = read_all(*s);
     }
     EXPECT_EQ(got.end, Status::kEnd);
     ASSERT_EQ(got.bytes.size(), want.size());
@@ -201,14 +272,12 @@ TEST(ResultStreamTest, BodyIsTheFormattedRowsInOrderAndTheDigestIsOfThem) {
 // block's prefix), and rows count only when complete.
 TEST(ResultStreamTest, AbandonedStreamDigestIsOfTheDeliveredBytesExactly) {
   for (std::size_t cut : {1u, 4095u, 70'001u, 300'007u}) {
-    BigQuery q;
-    q.rows = 1'000'000;
+    BigQuery q(1'000'000);
     DeliverySummary summary;
     ReadAll got;
     {
-      ResultStream s(q.fn(), QuerySpec{}, OutputFormat::kNdjson, TimeFormat::kEpoch, 256 * 1024,
-                     [&](const DeliverySummary& d) { summary = d; });
-      got = read_all(s, cut);
+      auto s = q.stream(OutputFormat::kNdjson, 256 * 1024, summary);
+      got = read_all(*s, cut);
     }
     ASSERT_EQ(got.bytes.size(), cut);
     EXPECT_EQ(summary.bytes, cut);
@@ -223,14 +292,12 @@ TEST(ResultStreamTest, AbandonedStreamDigestIsOfTheDeliveredBytesExactly) {
 // fills the queue and waits; how far it got is bounded by the buffer whatever
 // the result size.
 TEST(ResultStreamTest, ClientThatStopsReadingStopsTheQuery) {
-  BigQuery q;
-  q.rows = 5'000'000;
+  BigQuery q(5'000'000);
   const std::size_t limit = 128 * 1024;
   DeliverySummary summary;
   {
-    ResultStream s(q.fn(), QuerySpec{}, OutputFormat::kCsv, TimeFormat::kEpoch, limit,
-                   [&](const DeliverySummary& d) { summary = d; });
-    const ReadAll got = read_all(s, 10'000);  // then nothing more is read
+    auto s = q.stream(OutputFormat::kCsv, limit, summary);
+    const ReadAll got = read_all(*s, 10'000);  // then nothing more is read
     // Wait until the worker stops making progress (it blocks on the full queue).
     std::uint64_t last = ~std::uint64_t{0};
     for (int still = 0; still < 20;) {
@@ -250,8 +317,7 @@ TEST(ResultStreamTest, ClientThatStopsReadingStopsTheQuery) {
 // A query that fails after some rows: the rows already formatted are
 // delivered, the body ends with kError, and the digest and count cover them.
 TEST(ResultStreamTest, QueryErrorMidStreamDeliversTheRowsBeforeItAndEndsWithError) {
-  BigQuery q;
-  q.rows = 3'000;
+  BigQuery q(3'000);
   auto inner = q.fn();
   FlowQueryFn failing = [&](const QuerySpec& spec,
                             const FlowRowFn& on_row) -> Result<QueryCompleteness> {

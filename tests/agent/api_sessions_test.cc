@@ -2,14 +2,9 @@
 // the same two-officer workflow, journal and delivery guarantees as flows,
 // through the SessionQueryFn seam (a fake store here; tests/integration runs
 // the real agent and storage).
-#include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <condition_variable>
-#include <mutex>
-
 #include "agent/api/attribution_result.h"
-#include "agent/api/record_stream.h"
 #include "api_test_support.h"
 #include "capture/attribution/session_format.h"
 #include "storage/hash/sha256.h"
@@ -330,93 +325,6 @@ TEST_F(ApiSessionsTest, AnAgentWithoutASessionStoreRefusesTheCategoriesAtFiling)
                  attribution_body({{"ip", "192.0.2.10"}, {"at", "2026-11-01T10:00:00Z"}}))
                 .status,
             400);
-}
-
-// RecordStream: the same bounded, hashed delivery as ResultStream, for any rows.
-TEST(RecordStreamTest, MemoryStaysBoundedAndEveryRecordIsCountedOnce) {
-  std::atomic<std::uint64_t> produced{0};
-  const std::uint64_t rows = 100'000;
-  RecordStream::Produce produce =
-      [&](const RecordStream::RowSink& sink) -> Result<QueryCompleteness> {
-    for (std::uint64_t i = 0; i < rows; ++i) {
-      if (!sink(fmt::format("{{\"row\":{}}}\n", i), 1)) return QueryCompleteness{};
-      ++produced;
-    }
-    return QueryCompleteness{};
-  };
-  DeliverySummary summary;
-  const std::size_t limit = 64 * 1024;
-  RecordStream s(produce, "header\n", limit, [&](const DeliverySummary& d) { summary = d; });
-  std::mutex mu;
-  std::condition_variable cv;
-  bool woken = false;
-  s.set_resume([&] {
-    std::lock_guard lock(mu);
-    woken = true;
-    cv.notify_all();
-  });
-  std::vector<char> buf(4096);
-  std::string body;
-  std::uint64_t max_ahead_bytes = 0;
-  for (;;) {
-    {
-      std::lock_guard lock(mu);
-      woken = false;
-    }
-    auto c = s.read(buf);
-    if (c.status == Status::kData) {
-      body.append(buf.data(), c.length);
-      // Rows are ~12 bytes: what the producer ran ahead of the reader, in bytes.
-      const std::uint64_t lines =
-          static_cast<std::uint64_t>(std::count(body.begin(), body.end(), '\n'));
-      const std::uint64_t ahead = produced.load() > lines ? produced.load() - lines : 0;
-      max_ahead_bytes = std::max(max_ahead_bytes, ahead * 12);
-      continue;
-    }
-    if (c.status == Status::kWouldBlock) {
-      std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return woken; });
-      continue;
-    }
-    ASSERT_EQ(c.status, Status::kEnd);
-    break;
-  }
-  EXPECT_LT(max_ahead_bytes, 4 * limit) << "the producer ran far ahead of the reader";
-  EXPECT_EQ(summary.records, rows) << "the header is not a record";
-  EXPECT_TRUE(summary.finished);
-  EXPECT_EQ(summary.bytes, body.size());
-  EXPECT_EQ(summary.sha256, sha256_of(body));
-  EXPECT_TRUE(body.starts_with("header\n{\"row\":0}\n"));
-}
-
-TEST(RecordStreamTest, DroppingTheStreamStopsTheProducerAndReportsUnfinished) {
-  std::atomic<bool> stopped{false};
-  RecordStream::Produce produce =
-      [&](const RecordStream::RowSink& sink) -> Result<QueryCompleteness> {
-    for (;;) {
-      if (!sink(std::string(100, 'x') + "\n", 1)) {
-        stopped = true;
-        return QueryCompleteness{};
-      }
-    }
-  };
-  DeliverySummary summary;
-  int calls = 0;
-  {
-    RecordStream s(produce, "", 64 * 1024, [&](const DeliverySummary& d) {
-      summary = d;
-      ++calls;
-    });
-    s.set_resume([] {});
-    std::vector<char> buf(1000);
-    while (s.read(buf).status != Status::kData) {
-    }
-  }
-  EXPECT_TRUE(stopped);
-  EXPECT_EQ(calls, 1);
-  EXPECT_FALSE(summary.finished);
-  EXPECT_EQ(summary.bytes, 1000u);
-  EXPECT_EQ(summary.records, 9u) << "only rows whose every byte was handed over";
 }
 
 }  // namespace
