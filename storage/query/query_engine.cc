@@ -275,7 +275,13 @@ Result<QuerySummary> QueryEngine::run(const Query& query,
   // rows are delivered in period order by this thread. A reader never claims a
   // shard more than `window` ahead of delivery, so memory stays at
   // window x kParallelBufferRows records.
-  const std::size_t n = files.size();
+  // The pool reads only the shards that must be opened (`to_read`, in period
+  // order); a shard its summary proves empty costs no thread hand-off.
+  std::vector<std::size_t> to_read;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (!proven_empty[i]) to_read.push_back(i);
+  }
+  const std::size_t n = to_read.size();
   const std::size_t window = static_cast<std::size_t>(options_.query_threads);
   std::atomic<bool> cancel{false};
   std::mutex mu;
@@ -285,18 +291,16 @@ Result<QuerySummary> QueryEngine::run(const Query& query,
   std::vector<std::thread> pool;
   auto worker = [&] {
     for (;;) {
-      std::size_t i;
+      std::size_t j;
       {
         std::unique_lock lock(mu);
         cv.wait(lock, [&] { return cancel || next_claim >= n || next_claim < consumed + window; });
         if (cancel || next_claim >= n) return;
-        i = next_claim++;
+        j = next_claim++;
       }
-      ShardResult r = proven_empty[i] ? skipped(*proven_empty[i])
-                                      : read_shard(options_.data_dir, files[i], query, earliest,
-                                                   cancel);
+      ShardResult r = read_shard(options_.data_dir, files[to_read[j]], query, earliest, cancel);
       std::lock_guard lock(mu);
-      done.emplace(i, std::move(r));
+      done.emplace(j, std::move(r));
       cv.notify_all();
     }
   };
@@ -318,23 +322,21 @@ Result<QuerySummary> QueryEngine::run(const Query& query,
       for (auto& t : pool) t.join();
     }
   } stop_pool{cancel, mu, cv, pool};
+  std::size_t next_read = 0;  // position in to_read of the next shard opened
   auto result_of = [&](std::size_t i) {
-    // Parallel: skipped shards too go through the pool, which keeps
-    // `consumed` (the pool's window) moving.
-    if (!parallel) {
-      return proven_empty[i] ? skipped(*proven_empty[i])
-                             : read_shard(options_.data_dir, files[i], query, earliest, cancel);
-    }
+    if (proven_empty[i]) return skipped(*proven_empty[i]);
+    const std::size_t j = next_read++;
+    if (!parallel) return read_shard(options_.data_dir, files[i], query, earliest, cancel);
     std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return done.count(i) != 0; });
-    ShardResult r = std::move(done.at(i));
-    done.erase(i);
-    consumed = i + 1;
+    cv.wait(lock, [&] { return done.count(j) != 0; });
+    ShardResult r = std::move(done.at(j));
+    done.erase(j);
+    consumed = j + 1;
     cv.notify_all();
     return r;
   };
 
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0; i < files.size(); ++i) {
     const ShardFile& f = files[i];
     ShardResult r = result_of(i);
     if (r.error) return std::unexpected(*r.error);
