@@ -44,7 +44,7 @@ PCAP=$DATA/in.pcap
 log() { echo "== $(date -u +%H:%M:%S) $*" >&2; }
 command -v nfpcapd >/dev/null || { echo "needs nfdump: apt-get install -y nfdump" >&2; exit 1; }
 rm -rf "$DATA" && mkdir -p "$DATA/bin" "$DATA/nf" || exit 1
-ninja -C "$BUILD" conntrail pcap_to_store >/dev/null || exit 1
+ninja -C "$BUILD" conntrail pcap_to_store query_latency >/dev/null || exit 1
 gcc -O2 -o "$DATA/bin/pcapgen" "$SHARED/bench/pcapgen.c" -lm || exit 1
 SUMMARY=$DATA/summary.md
 : >"$SUMMARY"
@@ -150,6 +150,19 @@ for wname, a, b in windows:
             if base is None: base = (p50, cpu)
             print(f"| {wname} | {cache} | {tname} | {nfiles} | {p50:.1f} | {pct(walls, .99):.1f} | {max(walls):.1f} | {cpu:.1f} | {int(statistics.median(rows))} | {max(loads):.2f} | {ratio} |", flush=True)
 EOF
+out ""
+out "## Single-address query latency inside one process (ms; \`bench/storage/query_latency\`, what the agent's API pays: no process start; 2 queries per host per cell, same hosts)"
+out ""
+out "| window | warm p50 | warm max | cold p50 | cold max | load1 |"
+out "|---|---|---|---|---|---|"
+mid=$((T0 + (DAYS / 2) * 86400))
+for w in "1 hour:$((mid + 43200)):$((mid + 46800))" "1 day:$mid:$((mid + 86400))" "$DAYS days:$T0:$((T0 + DAYS * 86400))"; do
+  IFS=: read -r wname a b <<<"$w"
+  lat=$(RUNS=2 "$BUILD/bench/storage/query_latency" "$DATA/ct" "$a" "$b" 10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 10.0.0.5)
+  warm=$(echo "$lat" | awk '/^warm p50/ {print $3 " | " $6}')
+  cold=$(echo "$lat" | awk '/^cold p50/ {print $3 " | " $6}')
+  out "| $wname | ${warm//,/} | ${cold//,/} | $(cut -d' ' -f1 /proc/loadavg) |"
+done
 out ""
 out "- load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 log "done; summary in $DATA/summary.md"
