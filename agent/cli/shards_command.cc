@@ -1,4 +1,4 @@
-// agent/cli/shards_command.cc — `conntrail shards list|verify|seal|expire|holds|hold|release`.
+// agent/cli/shards_command.cc — `conntrail shards list|verify|seal|expire|summarize|holds|hold|release`.
 //
 // Operator maintenance of a data directory: list shards with state and size,
 // verify hashes / manifest chain / integrity (exit 1 and one line per problem
@@ -17,6 +17,7 @@
 #include "core/timestamp.h"
 #include "storage/retention/retention.h"
 #include "storage/seal/sealer.h"
+#include "storage/summary/shard_summary.h"
 #include "storage/verify/verify.h"
 
 namespace conntrail::cli {
@@ -25,12 +26,14 @@ namespace {
 namespace po = boost::program_options;
 
 constexpr const char* kUsage =
-    "usage: conntrail shards <list|verify|seal|expire|holds|hold|release> --data-dir DIR "
+    "usage: conntrail shards <list|verify|seal|expire|summarize|holds|hold|release> --data-dir DIR "
     "[options]\n"
     "  list                       shards with state, period, rows, bytes, SHA-256\n"
     "  verify                     recompute hashes and the manifest chain, integrity_check\n"
     "  seal   [--now T]           seal open shards whose period (+ active timeout) has passed\n"
     "  expire [--now T] [--retention-months N]   delete shards past retention (holds respected)\n"
+    "  summarize                  add day-summary entries for sealed shards without one\n"
+    "                             (shards sealed by a version before summaries)\n"
     "  holds                      list preservation holds\n"
     "  hold --id ID --from T --to T --reason TEXT [--now T]\n"
     "  release --id ID --reason TEXT [--now T]\n";
@@ -128,6 +131,12 @@ int run_shards(std::span<const std::string> args) {
     for (const auto& p : swept->held) std::printf("held %s\n", storage::period_stem(p).c_str());
     std::printf("%zu shards expired, %zu kept by holds\n", swept->expired.size(),
                 swept->held.size());
+    return 0;
+  }
+  if (action == "summarize") {
+    auto added = storage::backfill_summaries(data_dir);
+    if (!added) return fail_with(added.error());
+    std::printf("%zu shard summaries added\n", *added);
     return 0;
   }
   if (action == "holds") {

@@ -261,7 +261,10 @@ class SealedFileWriter {
   }
 
   std::vector<std::uint8_t> build_key_filter() const {
-    const std::size_t keys = sort_keys_.size() + ip_postings_.size() + sub_postings_.size();
+    // Distinct keys (an address can be a sort key in one record and the other
+    // end in another): the count summarize_sealed_shard() arrives at too.
+    std::size_t keys = sort_keys_.size() + sub_postings_.size();
+    for (const auto& [k, blocks] : ip_postings_) keys += sort_keys_.count(k) == 0 ? 1 : 0;
     // 8 bits per key, rounded up to a power of two: at most kMaxFilterBytes.
     if (keys > kMaxFilterBytes) return {};
     codec::KeyFilterBuilder filter(keys);

@@ -9,12 +9,17 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <set>
 #include <string_view>
 
 #include "core/handle.h"
 #include "storage/codec/block_filter.h"
 #include "storage/codec/byte_io.h"
+#include "storage/codec/flow_block.h"
 #include "storage/hash/sha256.h"
+#include "storage/shard/schema.h"
+#include "storage/sqlite/sqlite.h"
 
 namespace conntrail::storage {
 namespace {
@@ -159,6 +164,71 @@ Result<void> write_entries(const std::filesystem::path& path, std::vector<ShardS
 }
 
 }  // namespace
+
+Result<ShardSummary> summarize_sealed_shard(const std::filesystem::path& sealed_path,
+                                            const ShardPeriod& period) {
+  auto db = sql::Db::open(sealed_path, sql::OpenMode::kImmutable);
+  if (!db) return std::unexpected(db.error());
+  ShardSummary out;
+  out.period = period;
+  auto counters = read_counters(*db);
+  if (!counters) return std::unexpected(counters.error());
+  out.counters = *counters;
+  auto blocks = db->prepare("SELECT data FROM blocks ORDER BY id");
+  if (!blocks) return std::unexpected(blocks.error());
+  // The key set sealing uses: both endpoints of every record, every subscriber.
+  std::set<std::array<std::uint8_t, 16>> addresses;
+  std::set<std::string> subscribers;
+  codec::FlowBlockDecoder decoder;
+  std::vector<FlowRecord> rows;
+  for (;;) {
+    auto row = blocks->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    if (auto r = decoder.decode(blocks->column_blob(0), rows); !r) {
+      return fail(r.error().code, sealed_path.string() + ": " + r.error().message);
+    }
+    out.rows += rows.size();
+    for (const auto& f : rows) {
+      addresses.insert(f.src_ip.bytes());
+      addresses.insert(f.dst_ip.bytes());
+      if (!f.subscriber.empty()) subscribers.insert(f.subscriber);
+    }
+  }
+  const std::size_t keys = addresses.size() + subscribers.size();
+  if (keys <= kMaxFilterBytes) {
+    codec::KeyFilterBuilder filter(keys);
+    for (const auto& a : addresses) filter.add_address(a);
+    for (const auto& s : subscribers) filter.add_subscriber(s);
+    out.filter = filter.take();
+  }
+  return out;
+}
+
+Result<std::size_t> backfill_summaries(const std::filesystem::path& data_dir) {
+  auto files = list_shard_files(data_dir);
+  if (!files) return std::unexpected(files.error());
+  std::map<std::filesystem::path, std::vector<ShardSummary>> by_file;
+  std::size_t added = 0;
+  for (const auto& f : *files) {
+    if (f.form != ShardForm::kSealed) continue;
+    const auto path = summary_path_for(f.path);
+    auto it = by_file.find(path);
+    if (it == by_file.end()) {
+      auto entries = read_summary_file(path);
+      it = by_file.emplace(path, entries ? std::move(*entries) : std::vector<ShardSummary>{}).first;
+    }
+    const bool has = std::any_of(it->second.begin(), it->second.end(),
+                                 [&](const ShardSummary& s) { return s.period == f.period; });
+    if (has) continue;
+    auto entry = summarize_sealed_shard(f.path, f.period);
+    if (!entry) return std::unexpected(entry.error());
+    if (auto r = record_shard_summary(f.path, *entry); !r) return std::unexpected(r.error());
+    it->second.push_back(std::move(*entry));
+    ++added;
+  }
+  return added;
+}
 
 void forget_shard_summary(const std::filesystem::path& shard_path, const ShardPeriod& period) {
   const auto path = summary_path_for(shard_path);

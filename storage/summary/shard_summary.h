@@ -70,6 +70,16 @@ Result<void> record_shard_summary(const std::filesystem::path& shard_path,
 // rewritten (a missing summary only costs speed) — so this never fails.
 void forget_shard_summary(const std::filesystem::path& shard_path, const ShardPeriod& period);
 
+// Computes a sealed shard's entry from its contents (every block decoded):
+// the same entry sealing writes. For shards sealed before summaries existed
+// (`conntrail shards summarize`).
+Result<ShardSummary> summarize_sealed_shard(const std::filesystem::path& sealed_path,
+                                            const ShardPeriod& period);
+
+// Adds an entry, computed by summarize_sealed_shard(), for every sealed shard
+// under data_dir that has none. Returns how many were added.
+Result<std::size_t> backfill_summaries(const std::filesystem::path& data_dir);
+
 // Entries of one summary file; an absent file is an empty list. kCorrupt when
 // the file fails its checksum or its structure (callers then open shards).
 Result<std::vector<ShardSummary>> read_summary_file(const std::filesystem::path& path);

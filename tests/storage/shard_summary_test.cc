@@ -212,6 +212,24 @@ TEST(ShardSummaryManyShardsTest, ADayOfSkippedShardsFlowsThroughTheReaderPool) {
   }
 }
 
+TEST_F(ShardSummaryStoreTest, BackfillWritesTheEntriesSealingWrote) {
+  const auto file = summary_files(fx_.dir.path()).front();
+  auto sealed_entries = read_summary_file(file);
+  ASSERT_TRUE(sealed_entries);
+  ASSERT_EQ(sealed_entries->size(), 6u);
+  // As after an upgrade from a version without summaries.
+  std::filesystem::remove(file);
+  auto added = backfill_summaries(fx_.dir.path());
+  ASSERT_TRUE(added) << added.error().message;
+  EXPECT_EQ(*added, 6u);
+  auto backfilled = read_summary_file(file);
+  ASSERT_TRUE(backfilled);
+  EXPECT_EQ(*backfilled, *sealed_entries);  // same rows, counters and filter bits
+  added = backfill_summaries(fx_.dir.path());
+  ASSERT_TRUE(added);
+  EXPECT_EQ(*added, 0u);  // nothing left to do
+}
+
 TEST_F(ShardSummaryStoreTest, VerifyFindsAFilterThatWouldHideRecords) {
   auto clean = verify_store(fx_.dir.path());
   ASSERT_TRUE(clean);

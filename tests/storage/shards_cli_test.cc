@@ -72,6 +72,19 @@ TEST_F(ShardsCliTest, ListAndVerifyAnIntactStore) {
       << v.out;
 }
 
+TEST_F(ShardsCliTest, SummarizeAddsTheEntriesOfShardsSealedWithoutThem) {
+  const auto summary = sealed(0).parent_path() / "summary.bin";
+  ASSERT_TRUE(std::filesystem::exists(summary));  // written at sealing
+  std::filesystem::remove(summary);               // as a store from before summaries
+  auto r = run("shards summarize --data-dir " + dir_);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("3 shard summaries added"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(summary));
+  r = run("shards summarize --data-dir " + dir_);
+  EXPECT_NE(r.out.find("0 shard summaries added"), std::string::npos) << r.out;
+  EXPECT_EQ(verify().code, 0);
+}
+
 TEST_F(ShardsCliTest, QueryPrintsCsvAndNdjsonAndTheCompleteness) {
   const auto& f = fx_.flows[fx_.flows.size() / 2];
   std::size_t expected = 0;
