@@ -41,6 +41,22 @@ namespace {
 
 namespace po = boost::program_options;
 
+// The session tracker's counters, one line on stderr (--stats of both modes).
+void print_tracker_stats(const capture::SessionTrackerCounters& t) {
+  std::fprintf(stderr,
+               "sessions opened %llu | closed observed %llu expired %llu bound %llu reset %llu "
+               "superseded %llu evicted %llu | overlaps %llu | unmatched releases %llu\n",
+               static_cast<unsigned long long>(t.opened),
+               static_cast<unsigned long long>(t.closed_observed),
+               static_cast<unsigned long long>(t.closed_expired),
+               static_cast<unsigned long long>(t.closed_bound),
+               static_cast<unsigned long long>(t.closed_reset),
+               static_cast<unsigned long long>(t.superseded),
+               static_cast<unsigned long long>(t.evicted),
+               static_cast<unsigned long long>(t.overlaps),
+               static_cast<unsigned long long>(t.dhcp_release_unmatched));
+}
+
 void print_stats(const capture::PcapSessions& r) {
   const auto& t = r.tracker;
   const auto& p = r.parsing;
@@ -63,17 +79,7 @@ void print_stats(const capture::PcapSessions& r) {
                static_cast<unsigned long long>(p.dhcpv6_messages),
                static_cast<unsigned long long>(dhcpv6_errors),
                static_cast<unsigned long long>(p.truncated_payloads));
-  std::fprintf(stderr,
-               "sessions opened %llu | closed observed %llu expired %llu bound %llu reset %llu "
-               "superseded %llu evicted %llu | overlaps %llu\n",
-               static_cast<unsigned long long>(t.opened),
-               static_cast<unsigned long long>(t.closed_observed),
-               static_cast<unsigned long long>(t.closed_expired),
-               static_cast<unsigned long long>(t.closed_bound),
-               static_cast<unsigned long long>(t.closed_reset),
-               static_cast<unsigned long long>(t.superseded),
-               static_cast<unsigned long long>(t.evicted),
-               static_cast<unsigned long long>(t.overlaps));
+  print_tracker_stats(t);
 }
 
 // The tracker settings shared by --pcap and import: subscriber-id order and bounds.
@@ -262,19 +268,7 @@ int run_import(std::span<const std::string> args) {
                file.c_str(), std::string(capture::to_string(format)).c_str(), imported->records,
                imported->errors.size(), imported->sessions.size());
   if (stats) {
-    const auto& t = imported->tracker;
-    std::fprintf(stderr,
-                 "sessions opened %llu | closed observed %llu expired %llu bound %llu reset %llu "
-                 "superseded %llu evicted %llu | overlaps %llu | unmatched releases %llu\n",
-                 static_cast<unsigned long long>(t.opened),
-                 static_cast<unsigned long long>(t.closed_observed),
-                 static_cast<unsigned long long>(t.closed_expired),
-                 static_cast<unsigned long long>(t.closed_bound),
-                 static_cast<unsigned long long>(t.closed_reset),
-                 static_cast<unsigned long long>(t.superseded),
-                 static_cast<unsigned long long>(t.evicted),
-                 static_cast<unsigned long long>(t.overlaps),
-                 static_cast<unsigned long long>(t.dhcp_release_unmatched));
+    print_tracker_stats(imported->tracker);
   }
   if (imported->tracker.overlaps > 0) {
     std::fprintf(stderr,

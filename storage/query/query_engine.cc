@@ -149,7 +149,6 @@ std::vector<std::optional<ShardSummary>> shards_proven_empty(const std::vector<S
                                                              const Query& q) {
   std::vector<std::optional<ShardSummary>> out(files.size());
   if (!q.ip && !q.subscriber) return out;
-  std::map<std::filesystem::path, std::vector<ShardSummary>> by_file;
   // Cold, each file is a disk read: ask for all of them at once, so the disk
   // serves them together instead of one round trip per day of the window.
   std::set<std::filesystem::path> wanted;
@@ -157,21 +156,12 @@ std::vector<std::optional<ShardSummary>> shards_proven_empty(const std::vector<S
     if (f.form == ShardForm::kSealed) wanted.insert(summary_path_for(f.path));
   }
   for (const auto& path : wanted) prefetch_file(path);
+  SummaryIndex index;
   for (std::size_t i = 0; i < files.size(); ++i) {
     const ShardFile& f = files[i];
     if (f.form != ShardForm::kSealed) continue;
-    const auto path = summary_path_for(f.path);
-    auto it = by_file.find(path);
-    if (it == by_file.end()) {
-      auto entries = read_summary_file(path);
-      it = by_file.emplace(path, entries ? std::move(*entries) : std::vector<ShardSummary>{}).first;
-    }
-    for (const auto& s : it->second) {
-      if (s.period == f.period) {
-        if (!s.may_hold(q.ip, q.subscriber)) out[i] = s;
-        break;
-      }
-    }
+    const ShardSummary* s = index.find(f.path, f.period);
+    if (s != nullptr && !s->may_hold(q.ip, q.subscriber)) out[i] = *s;
   }
   return out;
 }

@@ -205,26 +205,31 @@ Result<ShardSummary> summarize_sealed_shard(const std::filesystem::path& sealed_
   return out;
 }
 
+const ShardSummary* SummaryIndex::find(const std::filesystem::path& shard_path,
+                                       const ShardPeriod& period) {
+  const auto path = summary_path_for(shard_path);
+  auto it = by_file_.find(path);
+  if (it == by_file_.end()) {
+    auto entries = read_summary_file(path);
+    if (!entries) unreadable_.emplace_back(path, entries.error());
+    it = by_file_.emplace(path, entries ? std::move(*entries) : std::vector<ShardSummary>{}).first;
+  }
+  for (const auto& s : it->second) {
+    if (s.period == period) return &s;
+  }
+  return nullptr;
+}
+
 Result<std::size_t> backfill_summaries(const std::filesystem::path& data_dir) {
   auto files = list_shard_files(data_dir);
   if (!files) return std::unexpected(files.error());
-  std::map<std::filesystem::path, std::vector<ShardSummary>> by_file;
+  SummaryIndex index;  // as the files were before: each shard is visited once
   std::size_t added = 0;
   for (const auto& f : *files) {
-    if (f.form != ShardForm::kSealed) continue;
-    const auto path = summary_path_for(f.path);
-    auto it = by_file.find(path);
-    if (it == by_file.end()) {
-      auto entries = read_summary_file(path);
-      it = by_file.emplace(path, entries ? std::move(*entries) : std::vector<ShardSummary>{}).first;
-    }
-    const bool has = std::any_of(it->second.begin(), it->second.end(),
-                                 [&](const ShardSummary& s) { return s.period == f.period; });
-    if (has) continue;
+    if (f.form != ShardForm::kSealed || index.find(f.path, f.period) != nullptr) continue;
     auto entry = summarize_sealed_shard(f.path, f.period);
     if (!entry) return std::unexpected(entry.error());
     if (auto r = record_shard_summary(f.path, *entry); !r) return std::unexpected(r.error());
-    it->second.push_back(std::move(*entry));
     ++added;
   }
   return added;

@@ -30,8 +30,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/capture_counters.h"
@@ -55,6 +57,22 @@ struct ShardSummary {
   bool may_hold(const std::optional<IpAddress>& ip,
                 const std::optional<std::string>& subscriber) const noexcept;
   friend bool operator==(const ShardSummary&, const ShardSummary&) = default;
+};
+
+// The entries of the day files a set of shards lives in, each file read once
+// (a query, verify and backfill walk many shards of few days).
+class SummaryIndex {
+ public:
+  // The entry of this shard, or null: no entry, or its file is missing or damaged.
+  const ShardSummary* find(const std::filesystem::path& shard_path, const ShardPeriod& period);
+  // Files that could not be read (damaged), with why; each once.
+  const std::vector<std::pair<std::filesystem::path, Error>>& unreadable() const noexcept {
+    return unreadable_;
+  }
+
+ private:
+  std::map<std::filesystem::path, std::vector<ShardSummary>> by_file_;
+  std::vector<std::pair<std::filesystem::path, Error>> unreadable_;
 };
 
 // The summary file of the day directory that holds `shard_path`.

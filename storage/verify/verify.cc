@@ -122,19 +122,15 @@ Result<VerifyReport> verify_store(const std::filesystem::path& data_dir) {
   for (const auto& f : *files) present[rel_name(data_dir, f.path)] = &f;
 
   // Day summaries (storage/summary): read once per file, checked per shard.
-  std::map<std::filesystem::path, std::vector<ShardSummary>> summaries;
+  SummaryIndex summaries;
   auto check_summary_of = [&](const ShardFile& f) {
-    const auto path = summary_path_for(f.path);
-    auto it = summaries.find(path);
-    if (it == summaries.end()) {
-      auto read = read_summary_file(path);
-      if (!read) {
-        report.problems.push_back({rel_name(data_dir, path), read.error().message});
-      }
-      it = summaries.emplace(path, read ? std::move(*read) : std::vector<ShardSummary>{}).first;
+    const std::size_t damaged = summaries.unreadable().size();
+    if (const ShardSummary* entry = summaries.find(f.path, f.period)) {
+      check_summary(data_dir, f, *entry, report.problems);
     }
-    for (const auto& entry : it->second) {
-      if (entry.period == f.period) check_summary(data_dir, f, entry, report.problems);
+    for (std::size_t i = damaged; i < summaries.unreadable().size(); ++i) {
+      const auto& [path, error] = summaries.unreadable()[i];
+      report.problems.push_back({rel_name(data_dir, path), error.message});
     }
   };
   for (const auto& [file, e] : sealed) {
