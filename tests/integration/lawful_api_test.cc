@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "tests/integration/agent_harness.h"
+#include "tests/integration/demo_agent_fixture.h"
 
 namespace conntrail {
 namespace {
@@ -57,8 +58,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Json = nlohmann::json;
 
-const std::string kSource = CONNTRAIL_SOURCE_DIR;
-const std::string kPython = "/usr/bin/python3";  // Debian's: the demo scripts' modules
 const std::string kSelectorIp = "100.64.0.10";   // the demo subscriber
 
 // A flow record, in any of the two result formats, carries these; no other body does.
@@ -84,43 +83,20 @@ const Identity kFileRevoked{"officer revoked in the officers file", "file-revoke
 const Identity kCrlRevoked{"CRL-revoked certificate", "revoked"};
 const Identity kNoCert{"no certificate", ""};
 
-class LawfulApiTest : public ::testing::Test {
+class LawfulApiTest : public DemoAgentTest {
  protected:
   void SetUp() override {
-    std::string tmpl = fs::temp_directory_path().string() + "/ct-law-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    pki_ = dir_ / "pki";
-    data_ = dir_ / "data";
-    pcap_ = dir_ / "demo.pcap";
-    ASSERT_EQ(run(kSource + "/scripts/make-test-pki.sh " + pki_.string() + " >&2").exit_code, 0);
+    ASSERT_NO_FATAL_FAILURE(make_dir_and_pki("ct-law"));
     for (const char* name :
          {"other-approver", "requester-2", "approver-2", "expired-officer", "file-revoked"}) {
       make_client_cert(name);
     }
-    write_officers();
-    capture_end_ = std::time(nullptr) - 60;
-    ASSERT_EQ(run(kPython + " " + kSource + "/scripts/demo-pcap.py retime " + kSource +
-                  "/configs/demo/demo.pcap " + pcap_.string() + " --end " +
-                  std::to_string(capture_end_) + " >&2")
-                  .exit_code,
-              0);
-    write_config();
+    ASSERT_NO_FATAL_FAILURE(write_officers());
+    ASSERT_NO_FATAL_FAILURE(retime_capture());
+    ASSERT_NO_FATAL_FAILURE(write_config(
+        "requests_per_minute = 100000\nmax_request_body = 65536\nidle_timeout = 2s\n"
+        "max_resets_per_window = 100"));
     open_notify_socket();
-  }
-
-  void TearDown() override {
-    for (pid_t pid : {agent_, second_}) {
-      if (pid > 0) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-      }
-    }
-    if (HasFailure()) {
-      std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
-    } else {
-      fs::remove_all(dir_);
-    }
   }
 
   // A client certificate of the test CA, as scripts/make-test-pki.sh makes them.
@@ -173,51 +149,6 @@ class LawfulApiTest : public ::testing::Test {
     // The CRL-revoked certificate is listed as a full officer: only TLS may stop it.
     officers.push_back(officer("revoked", "police", {"requester", "approver", "auditor"}));
     std::ofstream(dir_ / "officers.json") << Json{{"officers", officers}}.dump(2);
-  }
-
-  void write_config() {
-    std::string text = slurp(kSource + "/configs/demo.conf");
-    ASSERT_FALSE(text.empty());
-    auto replace = [&](const std::string& from, const std::string& to) {
-      const auto at = text.find(from);
-      ASSERT_NE(at, std::string::npos) << "configs/demo.conf no longer has " << from;
-      text.replace(at, from.size(), to);
-    };
-    replace("pcap_file = var/demo/demo.pcap", "pcap_file = " + pcap_.string());
-    replace("data_dir = var/demo/data", "data_dir = " + data_.string());
-    replace("listen = 127.0.0.1:8443",
-            "listen = 127.0.0.1:0\nrequests_per_minute = 100000\nmax_request_body = 65536\n"
-            "idle_timeout = 2s\nmax_resets_per_window = 100");
-    replace("listen = 127.0.0.1:9469", "listen = 127.0.0.1:0");
-    replace("officers_file = var/demo/officers.json",
-            "officers_file = " + (dir_ / "officers.json").string());
-    for (const char* file : {"server.crt", "server.key", "ca.crt", "crl.pem"}) {
-      replace(std::string("var/demo/pki/") + file, (pki_ / file).string());
-    }
-    config_ = dir_ / "agent.conf";
-    std::ofstream(config_) << text;
-    const auto check = run(kAgent + " --config " + config_.string() + " --check-config 2>&1");
-    ASSERT_EQ(check.exit_code, 0) << check.out;
-  }
-
-  void open_notify_socket() { notify_.open(dir_ / "notify.sock"); }
-
-  pid_t spawn(const fs::path& log) { return spawn_agent(config_, dir_, notify_, log); }
-
-  std::string await_state(std::string_view prefix, std::chrono::seconds timeout = 30s) {
-    return notify_.await_state(prefix, timeout);
-  }
-
-  void start_agent() {
-    log_ = dir_ / "agent.log";
-    agent_ = spawn(log_);
-    ASSERT_GT(agent_, 0);
-    ASSERT_EQ(await_state("READY=1"), "READY=1") << "no READY=1; agent log:\n" << slurp(log_);
-    std::smatch m;
-    const std::string log = slurp(log_);
-    ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(ready: API on \S+ \(port (\d+)\))")))
-        << log;
-    port_ = std::stoi(m[1].str());
   }
 
   void stop_agent() {
@@ -331,12 +262,6 @@ class LawfulApiTest : public ::testing::Test {
     std::string body;
   };
 
-  fs::path dir_, pki_, data_, pcap_, config_, log_;
-  NotifySocket notify_;
-  std::time_t capture_end_ = 0;
-  pid_t agent_ = -1;
-  pid_t second_ = -1;
-  int port_ = 0;
   std::vector<Seen> seen_;
 };
 

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "tests/integration/agent_harness.h"
+#include "tests/integration/demo_agent_fixture.h"
 
 namespace conntrail {
 namespace {
@@ -49,11 +50,6 @@ using namespace integration;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Json = nlohmann::json;
-
-const std::string kSource = CONNTRAIL_SOURCE_DIR;
-// Debian's python3: the demo scripts use only the standard library, but a pyenv python3
-// earlier on PATH may lack Debian's modules.
-const std::string kPython = "/usr/bin/python3";
 
 // The demo request's selectors (scripts/demo.sh writes the same into var/demo/request.json).
 const std::string kSelectorIp = "100.64.0.10";
@@ -113,99 +109,18 @@ std::vector<std::string> sorted(std::vector<std::string> v) {
   return v;
 }
 
-class WalkingSkeletonTest : public ::testing::Test {
+class WalkingSkeletonTest : public DemoAgentTest {
  protected:
   void SetUp() override {
-    // A short path: the notify socket's name must fit sockaddr_un.
-    std::string tmpl = fs::temp_directory_path().string() + "/ct-skel-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    pki_ = dir_ / "pki";
-    data_ = dir_ / "data";
-    pcap_ = dir_ / "demo.pcap";
     // The demo's own set-up steps (scripts/demo.sh), into the temporary directory.
-    ASSERT_EQ(run(kSource + "/scripts/make-test-pki.sh " + pki_.string() + " >&2").exit_code, 0);
+    ASSERT_NO_FATAL_FAILURE(make_dir_and_pki("ct-skel"));
     ASSERT_EQ(run(kSource + "/scripts/make-demo-officers.sh " + pki_.string() + " " +
                   (dir_ / "officers.json").string() + " >&2")
                   .exit_code,
               0);
-    // Last packet a minute ago, as the demo does: inside retention, and a request window
-    // ending now covers it whole.
-    capture_end_ = std::time(nullptr) - 60;
-    ASSERT_EQ(run(kPython + " " + kSource + "/scripts/demo-pcap.py retime " + kSource +
-                  "/configs/demo/demo.pcap " + pcap_.string() + " --end " +
-                  std::to_string(capture_end_) + " >&2")
-                  .exit_code,
-              0);
-    write_config();
+    ASSERT_NO_FATAL_FAILURE(retime_capture());
+    ASSERT_NO_FATAL_FAILURE(write_config());
     open_notify_socket();
-  }
-
-  void TearDown() override {
-    for (pid_t pid : {agent_, second_}) {
-      if (pid > 0) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-      }
-    }
-    if (HasFailure()) {
-      std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
-    } else {
-      fs::remove_all(dir_);
-    }
-  }
-
-  // configs/demo.conf with the temporary paths and port 0 for the API and metrics.
-  void write_config() {
-    std::string text = slurp(kSource + "/configs/demo.conf");
-    ASSERT_FALSE(text.empty());
-    auto replace = [&](const std::string& from, const std::string& to) {
-      const auto at = text.find(from);
-      ASSERT_NE(at, std::string::npos) << "configs/demo.conf no longer has " << from;
-      text.replace(at, from.size(), to);
-    };
-    replace("pcap_file = var/demo/demo.pcap", "pcap_file = " + pcap_.string());
-    replace("data_dir = var/demo/data", "data_dir = " + data_.string());
-    replace("listen = 127.0.0.1:8443", "listen = 127.0.0.1:0");
-    replace("listen = 127.0.0.1:9469", "listen = 127.0.0.1:0");
-    replace("officers_file = var/demo/officers.json",
-            "officers_file = " + (dir_ / "officers.json").string());
-    for (const char* file : {"server.crt", "server.key", "ca.crt", "crl.pem"}) {
-      replace(std::string("var/demo/pki/") + file, (pki_ / file).string());
-    }
-    for (const auto& line : lines(text)) {
-      if (line.starts_with("#")) continue;
-      ASSERT_EQ(line.find("var/demo"), std::string::npos)
-          << "a demo path was not replaced: " << line;
-    }
-    config_ = dir_ / "agent.conf";
-    std::ofstream(config_) << text;
-    // The derived file is still a valid configuration.
-    const auto check = run(kAgent + " --config " + config_.string() + " --check-config 2>&1");
-    ASSERT_EQ(check.exit_code, 0) << check.out;
-  }
-
-  void open_notify_socket() { notify_.open(dir_ / "notify.sock"); }
-
-  pid_t spawn(const fs::path& log) { return spawn_agent(config_, dir_, notify_, log); }
-
-  std::string await_state(std::string_view prefix, std::chrono::seconds timeout = 30s) {
-    return notify_.await_state(prefix, timeout);
-  }
-
-  // Starts the agent and waits for READY=1; reads the API port from its start-up line
-  // ("conntrail-agent VERSION ready: API on 127.0.0.1:0 (port N), ...").
-  void start_agent() {
-    log_ = dir_ / "agent.log";
-    agent_ = spawn(log_);
-    ASSERT_GT(agent_, 0);
-    ASSERT_EQ(await_state("READY=1"), "READY=1") << "no READY=1; agent log:\n" << slurp(log_);
-    std::smatch m;
-    const std::string log = slurp(log_);
-    ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(ready: API on \S+ \(port (\d+)\))")))
-        << log;
-    port_ = std::stoi(m[1].str());
-    ASSERT_GT(port_, 0);
   }
 
   // curl --http2 as `who` ("" = no client certificate). `out` is the body; status is the
@@ -328,12 +243,6 @@ class WalkingSkeletonTest : public ::testing::Test {
     return 0;
   }
 
-  fs::path dir_, pki_, data_, pcap_, config_, log_;
-  NotifySocket notify_;
-  std::time_t capture_end_ = 0;
-  pid_t agent_ = -1;
-  pid_t second_ = -1;
-  int port_ = 0;
 };
 
 TEST_F(WalkingSkeletonTest, StoresEveryFlowOfTheDemoCaptureAndServesTheLawfulWorkflow) {
