@@ -33,25 +33,24 @@ nlohmann::json attribute(const std::string& data_dir, const std::string& args) {
   return nlohmann::json::parse(r.out, nullptr, false);
 }
 
-TEST(DaemonAttributionTest, OfflineCaptureStoresAttributedFlowsAndSessions) {
-  ASSERT_FALSE(test_pki().empty());
-  const std::string dir = pki("attribution-run-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  const std::string data_dir = dir + "/data";
-  const std::string config = dir + "/agent.conf";
+// The demo's officers file (the agent needs one to start) at dir/officers.json.
+void write_demo_officers(const std::string& dir) {
   ASSERT_EQ(run_command(std::string(CONNTRAIL_SOURCE_DIR) + "/scripts/make-demo-officers.sh " +
                         test_pki() + " " + dir + "/officers.json >&2")
                 .exit_code,
             0);
-  std::ofstream(config) << "[capture]\npcap_file = " << CONNTRAIL_TEST_DATA
-                        << "/attribution/radius-traffic.pcap\n"
-                        << "[storage]\ndata_dir = " << data_dir << "\nretention_months = 120\n"
-                        << "[api]\nlisten = 127.0.0.1:0\n"
-                        << "tls_cert = " << pki("server.crt") << "\ntls_key = " << pki("server.key")
-                        << "\nclient_ca = " << pki("ca.crt") << "\ncrl = " << pki("crl.pem")
-                        << "\nofficers_file = " << dir << "/officers.json\n"
-                        << "[metrics]\nlisten = 127.0.0.1:0\n";
+}
+
+// The [api] (test PKI, port 0) and [metrics] (port 0) sections of an agent config.
+std::string api_and_metrics_sections(const std::string& dir) {
+  return "[api]\nlisten = 127.0.0.1:0\ntls_cert = " + pki("server.crt") +
+         "\ntls_key = " + pki("server.key") + "\nclient_ca = " + pki("ca.crt") +
+         "\ncrl = " + pki("crl.pem") + "\nofficers_file = " + dir + "/officers.json\n" +
+         "[metrics]\nlisten = 127.0.0.1:0\n";
+}
+
+// conntrail-agent --config `config`, its stderr in dir/stderr.log.
+pid_t spawn_agent(const std::string& config, const std::string& dir) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     const int fd = ::open((dir + "/stderr.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -60,6 +59,22 @@ TEST(DaemonAttributionTest, OfflineCaptureStoresAttributedFlowsAndSessions) {
             nullptr);
     ::_exit(127);
   }
+  return pid;
+}
+
+TEST(DaemonAttributionTest, OfflineCaptureStoresAttributedFlowsAndSessions) {
+  ASSERT_FALSE(test_pki().empty());
+  const std::string dir = pki("attribution-run-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string data_dir = dir + "/data";
+  const std::string config = dir + "/agent.conf";
+  ASSERT_NO_FATAL_FAILURE(write_demo_officers(dir));
+  std::ofstream(config) << "[capture]\npcap_file = " << CONNTRAIL_TEST_DATA
+                        << "/attribution/radius-traffic.pcap\n"
+                        << "[storage]\ndata_dir = " << data_dir << "\nretention_months = 120\n"
+                        << api_and_metrics_sections(dir);
+  const pid_t pid = spawn_agent(config, dir);
   ASSERT_GT(pid, 0);
   // The agent consumes the file and commits within a batch delay; wait (bounded) for it.
   nlohmann::json a;
@@ -107,25 +122,11 @@ TEST(DaemonAttributionTest, LiveCaptureOnTwoInterfacesStoresAttributedFlows) {
   std::filesystem::create_directories(dir);
   const std::string data_dir = dir + "/data";
   const std::string config = dir + "/agent.conf";
-  ASSERT_EQ(run_command(std::string(CONNTRAIL_SOURCE_DIR) + "/scripts/make-demo-officers.sh " +
-                        test_pki() + " " + dir + "/officers.json >&2")
-                .exit_code,
-            0);
+  ASSERT_NO_FATAL_FAILURE(write_demo_officers(dir));
   std::ofstream(config) << "[capture]\ninterface = lo\ninterface = va\n"
                         << "[storage]\ndata_dir = " << data_dir << "\n"
-                        << "[api]\nlisten = 127.0.0.1:0\n"
-                        << "tls_cert = " << pki("server.crt") << "\ntls_key = " << pki("server.key")
-                        << "\nclient_ca = " << pki("ca.crt") << "\ncrl = " << pki("crl.pem")
-                        << "\nofficers_file = " << dir << "/officers.json\n"
-                        << "[metrics]\nlisten = 127.0.0.1:0\n";
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int fd = ::open((dir + "/stderr.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, STDERR_FILENO);
-    ::execl((kBin + "conntrail-agent").c_str(), "conntrail-agent", "--config", config.c_str(),
-            nullptr);
-    ::_exit(127);
-  }
+                        << api_and_metrics_sections(dir);
+  const pid_t pid = spawn_agent(config, dir);
   ASSERT_GT(pid, 0);
   // A RADIUS Start for alice to 127.0.0.1:1813, resent for a few seconds (the agent may
   // still be opening its handles), then the subscriber's datagram out of va.
