@@ -116,6 +116,23 @@ HttpResponse router(const HttpRequest& r) {
 
 class ServerTest : public ::testing::Test {
  protected:
+  // A slow reader of an endless body (`window`: big = never reads the socket, tiny =
+  // never opens its HTTP/2 window) is closed after the 1 s idle timeout, counted
+  // under `kind`, while another officer is served.
+  void expect_slow_reader_closed(const std::string& window, const std::string& kind) {
+    auto o = test_options();
+    o.idle_timeout = std::chrono::seconds(1);
+    start(o);
+    auto slow = std::async(std::launch::async, [&] {
+      return h2client("slow-reader", port_, "officer-a",
+                      "--path /endless --window " + window + " --seconds 5");
+    });
+    EXPECT_EQ(http_status(curl(port_, "/v1/status", "officer-b")), "200");
+    auto r = slow.get();
+    EXPECT_EQ(r.out, "closed\n");
+    EXPECT_EQ(metric("conntrail_api_timeouts_total{kind=\"" + kind + "\"}"), "1");
+  }
+
   void start(agent::ApiOptions options) {
     ASSERT_FALSE(test_pki().empty()) << "test PKI could not be created";
     options_ = options;
@@ -408,29 +425,11 @@ TEST_F(ServerTest, PingFloodDoesNotStopOtherClients) {
 }
 
 TEST_F(ServerTest, ClientThatNeverReadsTcpIsClosedAfterIdleTimeout) {
-  auto o = test_options();
-  o.idle_timeout = std::chrono::seconds(1);
-  start(o);
-  auto slow = std::async(std::launch::async, [&] {
-    return h2client("slow-reader", port_, "officer-a", "--path /endless --window big --seconds 5");
-  });
-  EXPECT_EQ(http_status(curl(port_, "/v1/status", "officer-b")), "200");
-  auto r = slow.get();
-  EXPECT_EQ(r.out, "closed\n");
-  EXPECT_EQ(metric("conntrail_api_timeouts_total{kind=\"stalled_output\"}"), "1");
+  expect_slow_reader_closed("big", "stalled_output");
 }
 
 TEST_F(ServerTest, ClientThatNeverOpensItsWindowIsClosedAfterIdleTimeout) {
-  auto o = test_options();
-  o.idle_timeout = std::chrono::seconds(1);
-  start(o);
-  auto slow = std::async(std::launch::async, [&] {
-    return h2client("slow-reader", port_, "officer-a", "--path /endless --window tiny --seconds 5");
-  });
-  EXPECT_EQ(http_status(curl(port_, "/v1/status", "officer-b")), "200");
-  auto r = slow.get();
-  EXPECT_EQ(r.out, "closed\n");
-  EXPECT_EQ(metric("conntrail_api_timeouts_total{kind=\"idle\"}"), "1");
+  expect_slow_reader_closed("tiny", "idle");
 }
 
 TEST_F(ServerTest, ReloadedTlsContextAppliesToNewConnections) {
