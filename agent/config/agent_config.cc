@@ -349,6 +349,9 @@ const std::vector<Option>& options() {
     v.push_back(enum_option<ShardPeriod>(
         "storage", "shard_period", [](auto& c) -> auto& { return c.storage.shard_period; },
         {{"hour", ShardPeriod::kHour}, {"day", ShardPeriod::kDay}}));
+    v.push_back(bool_option(
+        "storage", "merge_sealed_days",
+        [](auto& c) -> auto& { return c.storage.merge_sealed_days; }));
     v.push_back(uint_option(
         "storage", "retention_months", [](auto& c) -> auto& { return c.storage.retention_months; },
         1, 120));

@@ -82,6 +82,7 @@ struct CaptureOptions {
 struct StorageOptions {
   std::string data_dir = "/var/lib/conntrail";
   ShardPeriod shard_period = ShardPeriod::kHour;
+  bool merge_sealed_days = true;  // a finished day's shards → one sealed day shard
   std::uint32_t retention_months = 12;
   std::uint32_t batch_max_rows = 10'000;
   Millis batch_max_ms{1000};

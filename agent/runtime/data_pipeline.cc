@@ -326,6 +326,12 @@ void DataPipeline::register_metrics(metrics::Registry& m) {
                      writer(&storage::WriterStats::rows_failed));
   m.counter_callback("conntrail_storage_shards_sealed_total", "Shards sealed", {},
                      writer(&storage::WriterStats::shards_sealed));
+  m.counter_callback("conntrail_storage_days_merged_total",
+                     "Finished days whose sealed shards were merged into one day shard", {},
+                     writer(&storage::WriterStats::days_merged));
+  m.counter_callback("conntrail_storage_merge_failures_total",
+                     "Day merges refused or failed (the day keeps its shards)", {},
+                     writer(&storage::WriterStats::merge_failures));
   m.gauge_callback("conntrail_storage_queue_depth", "Records waiting for the writer", {},
                    writer(&storage::WriterStats::queue_depth));
   m.gauge_callback("conntrail_storage_disk_alarm", "1 while shard writes fail", {},

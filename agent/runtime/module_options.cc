@@ -81,6 +81,7 @@ storage::StoreOptions store_options(const AgentConfig& config) {
   s.data_dir = config.storage.data_dir;
   s.shard_period = config.storage.shard_period == ShardPeriod::kDay ? std::chrono::seconds(86400)
                                                                     : std::chrono::seconds(3600);
+  s.merge_sealed_days = config.storage.merge_sealed_days;
   s.active_timeout = store_lateness(meter_options(config.capture).flows.timeouts);
   s.queue_capacity = config.storage.queue_capacity;
   s.batch_max_records = config.storage.batch_max_rows;

@@ -29,9 +29,19 @@ double cpu_seconds() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool seal = argc == 3;
-  if (argc != 3 && !(argc == 4 && std::string(argv[3]) == "--no-seal")) {
-    std::fprintf(stderr, "usage: pcap_to_store PCAP DATA_DIR [--no-seal]\n");
+  bool seal = true, merge = true;
+  for (int i = 3; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--no-seal") {
+      seal = false;
+    } else if (flag == "--no-merge") {
+      merge = false;
+    } else {
+      argc = 0;
+    }
+  }
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: pcap_to_store PCAP DATA_DIR [--no-seal] [--no-merge]\n");
     return 2;
   }
   const auto t0 = std::chrono::steady_clock::now();
@@ -45,6 +55,7 @@ int main(int argc, char** argv) {
       capture::max_export_delay(capture::CaptureOptions{}.meter.flows.timeouts) / kNsPerSecond + 1);
   o.seal_on_stop = seal;
   o.seal_in_background = seal;
+  o.merge_sealed_days = merge;
   o.clock = [&] { return clock.load(std::memory_order_relaxed); };
   auto writer = storage::FlowWriter::start(o);
   if (!writer) {

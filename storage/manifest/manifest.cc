@@ -25,6 +25,7 @@ std::optional<ManifestKind> kind_from(std::string_view s) {
   if (s == "expire") return ManifestKind::kExpire;
   if (s == "hold") return ManifestKind::kHold;
   if (s == "release") return ManifestKind::kRelease;
+  if (s == "merge") return ManifestKind::kMerge;
   return std::nullopt;
 }
 
@@ -33,10 +34,15 @@ nlohmann::ordered_json to_json(const ManifestEntry& e, bool with_hash) {
   j["seq"] = e.seq;
   j["kind"] = std::string(to_string(e.kind));
   j["time"] = e.time;
-  if (e.kind == ManifestKind::kSeal || e.kind == ManifestKind::kExpire) {
+  if (e.kind == ManifestKind::kSeal || e.kind == ManifestKind::kExpire ||
+      e.kind == ManifestKind::kMerge) {
     j["period_start"] = e.period.start;
     j["period_seconds"] = e.period.seconds;
     j["file"] = e.file;
+  }
+  if (e.kind == ManifestKind::kMerge) {
+    j["sha256"] = e.sha256;
+    j["rows"] = e.rows;
   }
   if (e.kind == ManifestKind::kSeal) {
     j["sha256"] = e.sha256;
@@ -58,7 +64,8 @@ nlohmann::ordered_json to_json(const ManifestEntry& e, bool with_hash) {
     j["from"] = e.hold_from;
     j["to"] = e.hold_to;
   }
-  if (e.kind != ManifestKind::kSeal) j["reason"] = e.reason;
+  // A seal entry has a reason only when it is a merge (older entries hash as before).
+  if (e.kind != ManifestKind::kSeal || !e.reason.empty()) j["reason"] = e.reason;
   j["prev"] = e.prev;
   if (with_hash) j["hash"] = e.hash;
   return j;
@@ -74,10 +81,15 @@ Result<ManifestEntry> from_json(const std::string& line) {
     if (!kind) return fail(ErrorCode::kCorrupt, "unknown kind");
     e.kind = *kind;
     e.time = j.at("time").get<TimestampNs>();
-    if (e.kind == ManifestKind::kSeal || e.kind == ManifestKind::kExpire) {
+    if (e.kind == ManifestKind::kSeal || e.kind == ManifestKind::kExpire ||
+        e.kind == ManifestKind::kMerge) {
       e.period.start = j.at("period_start").get<TimestampNs>();
       e.period.seconds = j.at("period_seconds").get<std::int64_t>();
       e.file = j.at("file").get<std::string>();
+    }
+    if (e.kind == ManifestKind::kMerge) {
+      e.sha256 = j.at("sha256").get<std::string>();
+      e.rows = j.at("rows").get<std::uint64_t>();
     }
     if (e.kind == ManifestKind::kSeal) {
       e.sha256 = j.at("sha256").get<std::string>();
@@ -102,6 +114,9 @@ Result<ManifestEntry> from_json(const std::string& line) {
       e.hold_to = j.at("to").get<TimestampNs>();
     }
     if (e.kind != ManifestKind::kSeal) e.reason = j.at("reason").get<std::string>();
+    if (e.kind == ManifestKind::kSeal && j.contains("reason")) {
+      e.reason = j.at("reason").get<std::string>();
+    }
     e.prev = j.at("prev").get<std::string>();
     e.hash = j.at("hash").get<std::string>();
   } catch (const nlohmann::json::exception& ex) {
@@ -162,6 +177,8 @@ std::string_view to_string(ManifestKind kind) noexcept {
       return "hold";
     case ManifestKind::kRelease:
       return "release";
+    case ManifestKind::kMerge:
+      return "merge";
   }
   return "?";
 }

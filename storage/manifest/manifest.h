@@ -5,7 +5,11 @@
 // and hash = SHA-256(prev + "\n" + the entry's canonical JSON without "hash").
 // Kinds:
 //   seal     a shard became sealed: period, file, sha256, bytes, rows,
-//            sessions, completeness counters
+//            sessions, completeness counters; a day shard merged from shorter
+//            ones also has a reason naming them (storage/seal/merge_day.h)
+//   merge    a sealed shard was replaced by the sealed shard of its whole
+//            day, which holds all its rows (nothing deleted): period, file,
+//            sha256 and rows of the replaced file, reason naming the day shard
 //   expire   a shard was deleted by retention: period, file, reason
 //   hold     a preservation hold was placed: hold_id, from, to, reason
 //   release  a hold was released: hold_id, reason
@@ -30,7 +34,7 @@
 
 namespace conntrail::storage {
 
-enum class ManifestKind { kSeal, kExpire, kHold, kRelease };
+enum class ManifestKind { kSeal, kExpire, kHold, kRelease, kMerge };
 std::string_view to_string(ManifestKind kind) noexcept;
 
 struct ManifestEntry {
@@ -40,12 +44,12 @@ struct ManifestEntry {
   // seal / expire
   ShardPeriod period{};
   std::string file;    // relative to data_dir
-  std::string sha256;  // hex, seal only
+  std::string sha256;  // hex, seal and merge
   std::uint64_t bytes = 0;
   std::uint64_t rows = 0;
   std::uint64_t sessions = 0;
   CaptureCounters counters;
-  // expire / hold / release
+  // expire / hold / release / merge (and a merged seal)
   std::string reason;
   std::string hold_id;
   TimestampNs hold_from = 0;

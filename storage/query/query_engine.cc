@@ -17,14 +17,17 @@
 #include "core/handle.h"
 #include "storage/query/shard_reader.h"
 #include "storage/retention/calendar.h"
+#include "storage/seal/merge_day.h"
 #include "storage/shard/shard_name.h"
 #include "storage/summary/shard_summary.h"
 
 namespace conntrail::storage {
 namespace {
 
-// One shard per period: when a crash left both forms, the sealed one.
+// One shard per period: when a crash left both forms, the sealed one; and
+// not the sources of a merged day shard still on disk (merge_day.h).
 std::vector<ShardFile> one_per_period(std::vector<ShardFile> files) {
+  files = without_merged_sources(std::move(files));
   std::vector<ShardFile> out;
   for (auto& f : files) {
     if (!out.empty() && out.back().period == f.period) {

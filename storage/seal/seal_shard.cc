@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,20 +56,10 @@ Result<void> fsync_path(const std::filesystem::path& p, bool directory) {
   return {};
 }
 
-void remove_with_side_files(const std::filesystem::path& p) {
-  std::error_code ec;
-  for (const char* suffix : {"-wal", "-shm", ""}) std::filesystem::remove(p.string() + suffix, ec);
-}
-
-struct OpenContents {
-  std::uint64_t flows = 0;  // records handed to the sorter
-  std::vector<SessionRecord> sessions;
-  CaptureCounters counters;
-};
 
 // Reads the open shard: its flows go into `sorter` block by block (never all
 // in memory unless they fit its limit), sessions and counters are returned.
-Result<OpenContents> read_open_contents(const std::filesystem::path& path,
+Result<SealedContents> read_open_contents(const std::filesystem::path& path,
                                         const ShardPeriod& period, FlowSorter& sorter) {
   // Read-write so that SQLite may replay a WAL left by a crashed writer.
   auto db = sql::Db::open(path, sql::OpenMode::kReadWrite);
@@ -78,7 +69,7 @@ Result<OpenContents> read_open_contents(const std::filesystem::path& path,
   if (meta->period != period || meta->form != "open") {
     return fail(ErrorCode::kCorrupt, path.string() + ": meta does not match its name");
   }
-  OpenContents c;
+  SealedContents c;
   auto blocks = db->prepare("SELECT data FROM flow_blocks ORDER BY id");
   if (!blocks) return std::unexpected(blocks.error());
   codec::FlowBlockDecoder dec;
@@ -93,7 +84,6 @@ Result<OpenContents> read_open_contents(const std::filesystem::path& path,
     for (auto& f : part) {
       if (auto r = sorter.add(std::move(f)); !r) return std::unexpected(r.error());
     }
-    c.flows += part.size();
   }
   auto ses = db->prepare(std::string(kSelectSessionColumns) + " FROM sessions ORDER BY id");
   if (!ses) return std::unexpected(ses.error());
@@ -139,6 +129,17 @@ Result<void> write_pages(sql::Db& db, std::string_view table, Map& postings, std
 
 }  // namespace
 
+void remove_with_side_files(const std::filesystem::path& p) {
+  std::error_code ec;
+  for (const char* suffix : {"-wal", "-shm", ""}) std::filesystem::remove(p.string() + suffix, ec);
+}
+
+std::string merged_from_reason(const std::vector<std::string>& merged_from) {
+  if (merged_from.empty()) return {};
+  return fmt::format("merged from {} sealed shards: {}", merged_from.size(),
+                     fmt::join(merged_from, " "));
+}
+
 TimestampNs seal_deadline(const ShardPeriod& period, std::chrono::seconds active_timeout,
                           std::chrono::seconds margin) noexcept {
   return period.end() + (active_timeout.count() + margin.count()) * kNsPerSecond;
@@ -151,9 +152,9 @@ namespace {
 // writes the indexes, sessions, counters and statistics, in one transaction.
 class SealedFileWriter {
  public:
-  static Result<std::unique_ptr<SealedFileWriter>> create(const std::filesystem::path& path,
-                                                          const ShardPeriod& period,
-                                                          const SealOptions& options) {
+  static Result<std::unique_ptr<SealedFileWriter>> create(
+      const std::filesystem::path& path, const ShardPeriod& period, const SealOptions& options,
+      const std::vector<std::string>& merged_from) {
     remove_with_side_files(path);
     auto db = sql::Db::open(path, sql::OpenMode::kCreate);
     if (!db) return std::unexpected(db.error());
@@ -170,6 +171,9 @@ class SealedFileWriter {
     if (auto r = w->db_.exec(kCommonSchemaSql); !r) return std::unexpected(r.error());
     if (auto r = w->db_.exec(kSealedSchemaSql); !r) return std::unexpected(r.error());
     if (auto r = write_meta(w->db_, period, "sealed"); !r) return std::unexpected(r.error());
+    if (!merged_from.empty()) {
+      if (auto r = write_merged_from(w->db_, merged_from); !r) return std::unexpected(r.error());
+    }
     auto ins = w->db_.prepare(
         "INSERT INTO blocks(id, key_lo, key_hi, min_first_ts, max_first_ts, rows, data)"
         " VALUES(?,?,?,?,?,?,?)");
@@ -296,8 +300,9 @@ SealOrder seal_order(const SealOptions& options) {
 Result<void> write_sorted(const std::filesystem::path& path, const ShardPeriod& period,
                           FlowSorter& sorter, const std::vector<SessionRecord>& sessions,
                           const CaptureCounters& counters, const SealOptions& options,
-                          std::vector<std::uint8_t>* key_filter = nullptr) {
-  auto writer = SealedFileWriter::create(path, period, options);
+                          std::vector<std::uint8_t>* key_filter = nullptr,
+                          const std::vector<std::string>& merged_from = {}) {
+  auto writer = SealedFileWriter::create(path, period, options, merged_from);
   if (!writer) return std::unexpected(writer.error());
   if (auto r = sorter.drain([&](FlowRecord&& f) { return (*writer)->add(std::move(f)); }); !r) {
     return r;
@@ -322,42 +327,31 @@ Result<void> write_sealed_file(const std::filesystem::path& path, const ShardPer
   return write_sorted(path, period, sorter, sessions, counters, options);
 }
 
-Result<SealResult> seal_shard(const std::filesystem::path& data_dir, const ShardPeriod& period,
-                              const SealOptions& options, Manifest& manifest, TimestampNs now) {
-  const auto open_path = shard_path(data_dir, period, ShardForm::kOpen);
+Result<SealResult> install_sealed_shard(const std::filesystem::path& data_dir,
+                                        const ShardPeriod& period, FlowSorter& sorter,
+                                        const SealedContents& contents, const SealOptions& options,
+                                        Manifest& manifest, TimestampNs now) {
   const auto sealed_path = shard_path(data_dir, period, ShardForm::kSealed);
-  std::error_code ec;
-  if (!std::filesystem::exists(open_path, ec)) {
-    return fail(ErrorCode::kNotFound, "no open shard " + open_path.string());
-  }
-  if (std::filesystem::exists(sealed_path, ec)) {
-    return fail(ErrorCode::kInvalidArgument, "already sealed: " + sealed_path.string());
-  }
-  FlowSorter sorter(seal_order(options),
-                    {.memory_rows = options.memory_rows, .block_rows = options.block_rows},
-                    open_path.parent_path());
-  auto contents = read_open_contents(open_path, period, sorter);
-  if (!contents) return std::unexpected(contents.error());
   SealResult result;
   result.period = period;
   result.path = sealed_path;
-  result.rows = contents->flows;
-  result.sessions = contents->sessions.size();
+  result.rows = sorter.rows();
+  result.sessions = contents.sessions.size();
 
   const std::filesystem::path tmp = sealed_path.string() + ".tmp";
   std::vector<std::uint8_t> key_filter;
-  auto written = write_sorted(tmp, period, sorter, contents->sessions, contents->counters, options,
-                              &key_filter);
+  auto written = write_sorted(tmp, period, sorter, contents.sessions, contents.counters, options,
+                              &key_filter, contents.merged_from);
   if (!written) {
     remove_with_side_files(tmp);
     return std::unexpected(written.error());
   }
   result.runs_spilled = sorter.runs_spilled();
-  // Check what was written before it replaces the open shard.
+  // Check what was written before it replaces its sources.
   auto counted = count_shard_rows(tmp);
   if (!counted || counted->flows != result.rows || counted->sessions != result.sessions) {
     remove_with_side_files(tmp);
-    return fail(ErrorCode::kInternal, "sealed copy of " + open_path.string() + " lost rows");
+    return fail(ErrorCode::kInternal, "sealed copy of " + sealed_path.string() + " lost rows");
   }
   if (auto r = fsync_path(tmp, false); !r) {
     remove_with_side_files(tmp);
@@ -367,6 +361,7 @@ Result<SealResult> seal_shard(const std::filesystem::path& data_dir, const Shard
     remove_with_side_files(tmp);
     return fail(ErrorCode::kIo, "chmod " + tmp.string() + ": " + std::strerror(errno));
   }
+  std::error_code ec;
   std::filesystem::rename(tmp, sealed_path, ec);
   if (ec) {
     remove_with_side_files(tmp);
@@ -387,16 +382,38 @@ Result<SealResult> seal_shard(const std::filesystem::path& data_dir, const Shard
   e.bytes = result.bytes;
   e.rows = result.rows;
   e.sessions = result.sessions;
-  e.counters = contents->counters;
+  e.counters = contents.counters;
+  e.reason = merged_from_reason(contents.merged_from);
   // If this append fails the sealed file stays without an entry;
-  // recover_interrupted_seals appends it later (the open file is kept until then).
+  // recover_interrupted_seals appends it later (the sources are kept until then).
   if (auto r = manifest.append(std::move(e)); !r) return std::unexpected(r.error());
   // Best effort: without its summary entry the shard is simply opened by queries.
   const ShardSummary summary{.period = period,
                              .rows = result.rows,
-                             .counters = contents->counters,
+                             .counters = contents.counters,
                              .filter = std::move(key_filter)};
   if (auto r = record_shard_summary(sealed_path, summary); !r) result.summary_error = r.error();
+  return result;
+}
+
+Result<SealResult> seal_shard(const std::filesystem::path& data_dir, const ShardPeriod& period,
+                              const SealOptions& options, Manifest& manifest, TimestampNs now) {
+  const auto open_path = shard_path(data_dir, period, ShardForm::kOpen);
+  const auto sealed_path = shard_path(data_dir, period, ShardForm::kSealed);
+  std::error_code ec;
+  if (!std::filesystem::exists(open_path, ec)) {
+    return fail(ErrorCode::kNotFound, "no open shard " + open_path.string());
+  }
+  if (std::filesystem::exists(sealed_path, ec)) {
+    return fail(ErrorCode::kInvalidArgument, "already sealed: " + sealed_path.string());
+  }
+  FlowSorter sorter(seal_order(options),
+                    {.memory_rows = options.memory_rows, .block_rows = options.block_rows},
+                    open_path.parent_path());
+  auto contents = read_open_contents(open_path, period, sorter);
+  if (!contents) return std::unexpected(contents.error());
+  auto result = install_sealed_shard(data_dir, period, sorter, *contents, options, manifest, now);
+  if (!result) return result;
   remove_with_side_files(open_path);
   return result;
 }
@@ -446,6 +463,9 @@ Result<std::size_t> recover_interrupted_seals(const std::filesystem::path& data_
       e.rows = counts->flows;
       e.sessions = counts->sessions;
       e.counters = counters;
+      if (auto db = sql::Db::open(f.path, sql::OpenMode::kImmutable)) {
+        e.reason = merged_from_reason(read_merged_from(*db).value_or(std::vector<std::string>{}));
+      }
       if (auto r = manifest.append(std::move(e)); !r) return std::unexpected(r.error());
       in_manifest.insert(rel);
       ++repairs;

@@ -25,6 +25,7 @@
 #include "core/result.h"
 #include "core/session_record.h"
 #include "storage/manifest/manifest.h"
+#include "storage/seal/flow_sorter.h"
 #include "storage/shard/shard_name.h"
 
 namespace conntrail::storage {
@@ -53,6 +54,31 @@ struct SealResult {
   std::size_t runs_spilled = 0;  // 0: the shard was sorted in memory
   std::optional<Error> summary_error;  // the day summary could not be updated (shard is fine)
 };
+
+// What a sealed shard holds besides its flows (which come through a FlowSorter).
+struct SealedContents {
+  std::vector<SessionRecord> sessions;
+  CaptureCounters counters;
+  // For a day shard merged from shorter ones (merge_day.h): their file names,
+  // kept in its meta (`merged_from`) and in its manifest entry's reason.
+  std::vector<std::string> merged_from;
+};
+
+// Steps 2–4 above for any source (an open shard, or a day's sealed shards):
+// writes `<stem>.sealed.sqlite.tmp` for `period` from the sorter's records and
+// `contents`, checks its row counts, fsyncs, makes it read-only, renames it,
+// fsyncs the directory, hashes it, appends the `seal` manifest entry and
+// records its day summary. The caller removes the sources afterwards.
+Result<SealResult> install_sealed_shard(const std::filesystem::path& data_dir,
+                                        const ShardPeriod& period, FlowSorter& sorter,
+                                        const SealedContents& contents, const SealOptions& options,
+                                        Manifest& manifest, TimestampNs now);
+
+// "merged from N sealed shards: a b c" (empty for an ordinary seal).
+std::string merged_from_reason(const std::vector<std::string>& merged_from);
+
+// Deletes a shard file and its -wal/-shm side files (missing ones are fine).
+void remove_with_side_files(const std::filesystem::path& p);
 
 // Writes the sealed form of the given contents at `path` (no manifest, no
 // rename): the building block of seal_shard, used directly by the benchmark.

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "storage/retention/retention.h"
+#include "storage/seal/merge_day.h"
 
 namespace conntrail::storage {
 namespace {
@@ -21,6 +22,9 @@ Result<std::vector<SealResult>> seal_due_shards(const StoreOptions& options, Tim
   if (auto r = recover_interrupted_seals(options.data_dir, manifest, now); !r) {
     return std::unexpected(r.error());
   }
+  if (auto r = recover_interrupted_merges(options.data_dir, manifest, now); !r) {
+    return std::unexpected(r.error());
+  }
   auto files = list_shard_files(options.data_dir);
   if (!files) return std::unexpected(files.error());
   std::vector<SealResult> sealed;
@@ -31,6 +35,9 @@ Result<std::vector<SealResult>> seal_due_shards(const StoreOptions& options, Tim
     if (!r) return std::unexpected(r.error());
     sealed.push_back(std::move(*r));
   }
+  if (options.merge_sealed_days) {
+    if (auto r = merge_due_days(options, manifest, now); !r) return std::unexpected(r.error());
+  }
   return sealed;
 }
 
@@ -39,6 +46,9 @@ Sealer::Sealer(const StoreOptions& options) : options_(options), manifest_(optio
 Result<std::unique_ptr<Sealer>> Sealer::start(const StoreOptions& options) {
   std::unique_ptr<Sealer> s(new Sealer(options));
   if (auto r = recover_interrupted_seals(options.data_dir, s->manifest_, options.now()); !r) {
+    return std::unexpected(r.error());
+  }
+  if (auto r = recover_interrupted_merges(options.data_dir, s->manifest_, options.now()); !r) {
     return std::unexpected(r.error());
   }
   s->thread_ = std::thread([p = s.get()] { p->run(); });
@@ -67,6 +77,32 @@ void Sealer::stop() {
 Sealer::Stats Sealer::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
+}
+
+std::size_t Sealer::merge_after_seal(const ShardPeriod& sealed) {
+  // The writer closes periods in time order, so once `sealed` is sealed its
+  // day is finished if it was the day's last period, and the day before it is
+  // finished in any case (its last period may have had no records at all).
+  // merge_sealed_day itself refuses a day with an open shard or too early.
+  const ShardPeriod day = period_of(sealed.start, 86400);
+  std::vector<TimestampNs> days{day.start - 86400 * kNsPerSecond};
+  if (sealed.end() == day.end()) days.push_back(day.start);
+  std::size_t merged = 0;
+  for (const TimestampNs d : days) {
+    const ShardPeriod p{d, 86400};
+    if (seal_deadline(p, options_.active_timeout, options_.seal_margin) > options_.now()) continue;
+    auto r = merge_sealed_day(options_.data_dir, d, seal_options_from(options_), manifest_,
+                              options_.now());
+    if (r) {
+      ++merged;
+    } else if (r.error().code != ErrorCode::kNotFound &&
+               r.error().code != ErrorCode::kInvalidArgument) {
+      // The hourly shards stay as they are (and queryable); the next seal retries.
+      std::lock_guard lock(mu_);
+      ++stats_.merge_failures;
+    }
+  }
+  return merged;
 }
 
 void Sealer::run() {
@@ -104,7 +140,9 @@ void Sealer::run() {
     }
     auto r = seal_shard(options_.data_dir, period, seal_options_from(options_), manifest_,
                         options_.now());
+    const std::size_t merged = r && options_.merge_sealed_days ? merge_after_seal(period) : 0;
     std::lock_guard lock(mu_);
+    stats_.merged_days += merged;
     if (r) {
       ++stats_.sealed;
     } else if (r.error().code != ErrorCode::kNotFound &&

@@ -30,7 +30,8 @@ SealOptions seal_options_from(const StoreOptions& options);
 
 // Seals every open shard under data_dir whose period ended, plus active
 // timeout and margin, at or before `now` (`conntrail shards seal`, seal_on_stop,
-// start-up). Runs recover_interrupted_seals first. The caller guarantees no
+// start-up), then (StoreOptions::merge_sealed_days) merges every due day
+// (merge_day.h). Runs recover_interrupted_seals and _merges first. The caller guarantees no
 // writer still writes those periods. Returns the shards sealed.
 Result<std::vector<SealResult>> seal_due_shards(const StoreOptions& options, TimestampNs now);
 
@@ -41,6 +42,8 @@ class Sealer {
     std::uint64_t failures = 0;
     std::uint64_t expired = 0;  // shards deleted by retention
     std::uint64_t sweep_failures = 0;
+    std::uint64_t merged_days = 0;     // days merged into one sealed day shard (merge_day.h)
+    std::uint64_t merge_failures = 0;  // merges refused or failed (the day stays hourly)
   };
 
   static Result<std::unique_ptr<Sealer>> start(const StoreOptions& options);
@@ -58,6 +61,8 @@ class Sealer {
  private:
   explicit Sealer(const StoreOptions& options);
   void run();
+  // Merges the days the seal of `sealed` finished; returns how many.
+  std::size_t merge_after_seal(const ShardPeriod& sealed);
 
   const StoreOptions options_;
   std::atomic<int> retention_months_{options_.retention_months};

@@ -103,6 +103,35 @@ Result<ShardMeta> read_meta(sql::Db& db) {
   return m;
 }
 
+Result<void> write_merged_from(sql::Db& db, const std::vector<std::string>& names) {
+  std::string joined;
+  for (const auto& n : names) {
+    if (!joined.empty()) joined += '\n';
+    joined += n;
+  }
+  auto st = db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES('merged_from', ?)");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, std::string_view(joined));
+  return st->run();
+}
+
+Result<std::vector<std::string>> read_merged_from(sql::Db& db) {
+  auto st = db.prepare("SELECT value FROM meta WHERE key = 'merged_from'");
+  if (!st) return std::unexpected(st.error());
+  auto row = st->step();
+  if (!row) return std::unexpected(row.error());
+  std::vector<std::string> names;
+  if (!*row) return names;
+  const std::string_view all = st->column_text(0);
+  std::size_t from = 0;
+  while (from < all.size()) {
+    const auto nl = std::min(all.find('\n', from), all.size());
+    if (nl > from) names.emplace_back(all.substr(from, nl - from));
+    from = nl + 1;
+  }
+  return names;
+}
+
 Result<void> insert_session(sql::Statement& st, const SessionRecord& s) {
   const IpAddress last = s.address.last();
   st.bind_blob(1, address_key(s.address.network()))

@@ -38,6 +38,12 @@ struct ShardMeta {
 };
 Result<ShardMeta> read_meta(sql::Db& db);
 
+// meta `merged_from`: the file names (not paths) of the shards a merged day
+// shard replaced, one per line (storage/seal/merge_day.h). read: empty when
+// the shard is not a merge.
+Result<void> write_merged_from(sql::Db& db, const std::vector<std::string>& names);
+Result<std::vector<std::string>> read_merged_from(sql::Db& db);
+
 // INSERT of one session; `stmt` prepared from kInsertSessionSql.
 extern const std::string_view kInsertSessionSql;
 Result<void> insert_session(sql::Statement& stmt, const SessionRecord& s);

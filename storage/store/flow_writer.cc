@@ -168,6 +168,8 @@ WriterStats FlowWriter::stats() const {
     s.shards_sealed += ss.sealed;
     s.seal_failures = ss.failures;
     s.shards_expired = ss.expired;
+    s.days_merged = ss.merged_days;
+    s.merge_failures = ss.merge_failures;
   }
   {
     std::lock_guard lock(mu_);
@@ -279,7 +281,11 @@ void FlowWriter::dispatch(std::vector<Item>& items) {
       if (closed_.count(period_start) != 0) return false;
       if (shards_.count(period_start) != 0 || pending_.count(period_start) != 0) return true;
       const ShardPeriod p{period_start, period_seconds_};
-      return !std::filesystem::exists(shard_path(options_.data_dir, p, ShardForm::kSealed));
+      if (std::filesystem::exists(shard_path(options_.data_dir, p, ShardForm::kSealed))) return false;
+      // A day merged into one sealed day shard (merge_day.h) is finished too.
+      const ShardPeriod day = period_of(period_start, 86400);
+      return day == p || !std::filesystem::exists(
+                             shard_path(options_.data_dir, day, ShardForm::kSealed));
     };
     if (!writable(start)) {
       // Sessions and counters often describe the past (a lease found expired,

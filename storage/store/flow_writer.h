@@ -59,6 +59,8 @@ struct WriterStats {
   std::uint64_t shards_sealed = 0;
   std::uint64_t seal_failures = 0;
   std::uint64_t shards_expired = 0;  // deleted by the retention sweep
+  std::uint64_t days_merged = 0;     // days merged into one sealed day shard (merge_day.h)
+  std::uint64_t merge_failures = 0;  // merges refused or failed: the day stays as it was
   std::size_t queue_depth = 0;
   std::size_t retry_backlog = 0;  // records held in memory waiting for the disk
   bool disk_alarm = false;        // the last commit failed; cleared by the next success

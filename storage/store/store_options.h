@@ -47,6 +47,10 @@ struct StoreOptions {
   bool seal_in_background = true;
   // On stop(), seal every shard whose period (+ active timeout + margin) has passed.
   bool seal_on_stop = false;
+  // Merge a finished day's sealed shards into one sealed day shard
+  // (storage/seal/merge_day.h): 24× fewer files for long queries, smaller
+  // stores at low density; deletion then happens by the day.
+  bool merge_sealed_days = true;
   // Retention in calendar months (UTC), swept on the sealer thread this often.
   int retention_months = 12;
   std::chrono::seconds sweep_interval{600};

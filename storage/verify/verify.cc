@@ -110,11 +110,12 @@ Result<VerifyReport> verify_store(const std::filesystem::path& data_dir) {
     entries = std::move(*all);
   }  // unreadable lines were reported by verify_chain
   report.manifest_entries = entries.size();
-  // The latest seal entry per file, minus files expired afterwards.
+  // The latest seal entry per file, minus files expired or merged into their
+  // day shard afterwards.
   std::map<std::string, const ManifestEntry*> sealed;
   for (const auto& e : entries) {
     if (e.kind == ManifestKind::kSeal) sealed[e.file] = &e;
-    if (e.kind == ManifestKind::kExpire) sealed.erase(e.file);
+    if (e.kind == ManifestKind::kExpire || e.kind == ManifestKind::kMerge) sealed.erase(e.file);
   }
   auto files = list_shard_files(data_dir);
   if (!files) return std::unexpected(files.error());

@@ -179,7 +179,9 @@ TEST(ShardSummaryManyShardsTest, ADayOfSkippedShardsFlowsThroughTheReaderPool) {
   testing::StoreFixture fx;
   fx.write(24.0, 0.05);
   const TimestampNs now = fx.start() + 26 * kHour;
-  auto sealed = seal_due_shards(fx.options(), now);
+  auto hourly = fx.options();
+  hourly.merge_sealed_days = false;  // 24 shards to skip, not a merged day
+  auto sealed = seal_due_shards(hourly, now);
   ASSERT_TRUE(sealed);
   ASSERT_EQ(sealed->size(), 24u);
   fx.clock = now;
