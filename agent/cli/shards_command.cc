@@ -16,6 +16,7 @@
 #include "agent/cli/command.h"
 #include "core/timestamp.h"
 #include "storage/retention/retention.h"
+#include "storage/seal/merge_day.h"
 #include "storage/seal/sealer.h"
 #include "storage/summary/shard_summary.h"
 #include "storage/verify/verify.h"
@@ -30,7 +31,8 @@ constexpr const char* kUsage =
     "[options]\n"
     "  list                       shards with state, period, rows, bytes, SHA-256\n"
     "  verify                     recompute hashes and the manifest chain, integrity_check\n"
-    "  seal   [--now T]           seal open shards whose period (+ active timeout) has passed\n"
+    "  seal   [--now T] [--no-merge]  seal open shards whose period (+ active timeout) has\n"
+    "                             passed, then merge each finished day into one day shard\n"
     "  expire [--now T] [--retention-months N]   delete shards past retention (holds respected)\n"
     "  summarize                  add day-summary entries for sealed shards without one\n"
     "                             (shards sealed by a version before summaries)\n"
@@ -49,11 +51,13 @@ int run_shards(std::span<const std::string> args) {
   po::options_description desc("options");
   std::string data_dir, now_text, id, from_text, to_text, reason;
   int retention = 12, active_timeout = 300, margin = 60;
+  bool no_merge = false;
   desc.add_options()("data-dir", po::value(&data_dir)->required(), "data directory")(
       "now", po::value(&now_text), "the time to act at (default: now)")(
       "retention-months", po::value(&retention), "retention in months (default 12)")(
       "active-timeout", po::value(&active_timeout), "capture active timeout, s (default 300)")(
       "seal-margin", po::value(&margin), "extra wait before sealing, s (default 60)")(
+      "no-merge", po::bool_switch(&no_merge), "seal: keep finished days as hourly shards")(
       "id", po::value(&id), "hold id")("from", po::value(&from_text), "hold start")(
       "to", po::value(&to_text), "hold end (exclusive)")("reason", po::value(&reason), "why");
   try {
@@ -112,13 +116,21 @@ int run_shards(std::span<const std::string> args) {
     o.data_dir = data_dir;
     o.active_timeout = std::chrono::seconds(active_timeout);
     o.seal_margin = std::chrono::seconds(margin);
+    o.merge_sealed_days = !no_merge;
     if (auto v = o.validate(); !v) return fail_with(v.error());
-    auto sealed = storage::seal_due_shards(o, now);
+    std::vector<storage::MergeResult> merged;
+    auto sealed = storage::seal_due_shards(o, now, &merged);
     if (!sealed) return fail_with(sealed.error());
     for (const auto& s : *sealed) {
       std::printf("sealed %s: %llu flows, %llu bytes, sha256 %s\n", s.path.filename().c_str(),
                   static_cast<unsigned long long>(s.rows), static_cast<unsigned long long>(s.bytes),
                   s.sha256.c_str());
+    }
+    for (const auto& m : merged) {
+      std::printf("merged %zu shards into %s: %llu flows, %llu bytes, sha256 %s\n",
+                  m.sources.size(), m.day.path.filename().c_str(),
+                  static_cast<unsigned long long>(m.day.rows),
+                  static_cast<unsigned long long>(m.day.bytes), m.day.sha256.c_str());
     }
     std::printf("%zu shards sealed\n", sealed->size());
     return 0;

@@ -2,6 +2,7 @@
 #include "storage/seal/merge_day.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <map>
@@ -133,6 +134,18 @@ Result<MergeResult> merge_sealed_day(const std::filesystem::path& data_dir, Time
   }
   auto view = view_of(manifest);
   if (!view) return std::unexpected(view.error());
+  std::uint64_t day_rows = 0;
+  for (const auto& s : sources) {
+    if (auto it = view->sealed.find(relative_shard_path(s.period, ShardForm::kSealed));
+        it != view->sealed.end()) {
+      day_rows += it->second.rows;
+    }
+  }
+  if (day_rows > options.merge_max_rows) {
+    return fail(ErrorCode::kNotFound,
+                fmt::format("{} has {} flows, more than {}: its shards stay as they are",
+                            period_stem(day), day_rows, options.merge_max_rows));
+  }
   // A source must be exactly what was sealed: merging a modified shard would
   // give its changes a fresh, valid hash.
   for (const auto& s : sources) {

@@ -10,7 +10,8 @@
 //
 // When: a day is merged once every shard of it is sealed, none is open, and
 // its end + active timeout + margin has passed (the writer closes its periods
-// by then). The sealer tries after sealing the last period of a day and the
+// by then) — and only while it holds at most SealOptions::merge_max_rows
+// (50 M) flows: busier days gain little and would cost the sealer's core. The sealer tries after sealing the last period of a day and the
 // day before a sealed period's; `conntrail shards seal` and seal-on-stop merge
 // every due day.
 //
@@ -53,7 +54,8 @@ struct MergeResult {
 
 // Merges the sealed shards of the UTC day that starts at day_start.
 // kNotFound: nothing to merge (fewer than two sealed shards shorter than a
-// day, or the day already has a day shard). kInvalidArgument: a shard of the
+// day, the day already has a day shard, or it holds more than
+// SealOptions::merge_max_rows flows). kInvalidArgument: a shard of the
 // day is still open. kCorrupt: a source's hash differs from its manifest entry
 // (or it has none): nothing is merged, `conntrail shards verify` names it.
 Result<MergeResult> merge_sealed_day(const std::filesystem::path& data_dir, TimestampNs day_start,

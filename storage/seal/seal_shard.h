@@ -42,6 +42,13 @@ struct SealOptions {
   // Records seal_shard holds in memory (~150–200 bytes each) before it sorts
   // them in runs spilled to a temporary file and merged (flow_sorter.h).
   std::size_t memory_rows = 1 << 18;  // measured: 3 M-row shard 618 → 113 MB peak RSS, same CPU
+  // merge_day.h: a day with more flows than this keeps its hourly shards. At
+  // that density each hour holds ≥ 2 M flows, its fixed file cost is < 1 B/flow
+  // and a query's time goes to the blocks it reads, not to opening files; and
+  // merging (≈ 1.15 µs/flow on the sealer's core, measured) would compete with
+  // sealing at sustained rates (≥ 500 k flows/s = 43 G flows/day), and its
+  // posting lists grow with the day's distinct addresses.
+  std::uint64_t merge_max_rows = 50'000'000;
 };
 
 struct SealResult {

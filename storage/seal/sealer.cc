@@ -17,7 +17,8 @@ SealOptions seal_options_from(const StoreOptions& options) {
   return s;
 }
 
-Result<std::vector<SealResult>> seal_due_shards(const StoreOptions& options, TimestampNs now) {
+Result<std::vector<SealResult>> seal_due_shards(const StoreOptions& options, TimestampNs now,
+                                                std::vector<MergeResult>* merged) {
   Manifest manifest(options.data_dir);
   if (auto r = recover_interrupted_seals(options.data_dir, manifest, now); !r) {
     return std::unexpected(r.error());
@@ -36,7 +37,9 @@ Result<std::vector<SealResult>> seal_due_shards(const StoreOptions& options, Tim
     sealed.push_back(std::move(*r));
   }
   if (options.merge_sealed_days) {
-    if (auto r = merge_due_days(options, manifest, now); !r) return std::unexpected(r.error());
+    auto days = merge_due_days(options, manifest, now);
+    if (!days) return std::unexpected(days.error());
+    if (merged != nullptr) *merged = std::move(*days);
   }
   return sealed;
 }

@@ -33,7 +33,10 @@ SealOptions seal_options_from(const StoreOptions& options);
 // start-up), then (StoreOptions::merge_sealed_days) merges every due day
 // (merge_day.h). Runs recover_interrupted_seals and _merges first. The caller guarantees no
 // writer still writes those periods. Returns the shards sealed.
-Result<std::vector<SealResult>> seal_due_shards(const StoreOptions& options, TimestampNs now);
+struct MergeResult;
+// `merged` (optional) receives the days merged.
+Result<std::vector<SealResult>> seal_due_shards(const StoreOptions& options, TimestampNs now,
+                                                std::vector<MergeResult>* merged = nullptr);
 
 class Sealer {
  public:

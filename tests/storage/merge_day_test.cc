@@ -144,6 +144,17 @@ TEST_F(MergeDayTest, ADayIsNotMergedBeforeItIsOverOrWhileAShardIsOpen) {
   EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
 }
 
+TEST_F(MergeDayTest, ADayAboveTheRowLimitKeepsItsShards) {
+  SealOptions small = seal_options_from(fx_.options());
+  small.merge_max_rows = fx_.flows.size() / 4;  // below either day's count
+  Manifest manifest(fx_.dir.path());
+  auto r = merge_sealed_day(fx_.dir.path(), first_day_ + kDay, small, manifest, now_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(r.error().message.find("more than"), std::string::npos) << r.error().message;
+  EXPECT_EQ(files().size(), 34u);
+}
+
 TEST_F(MergeDayTest, AModifiedSourceIsRefusedNotLaunderedIntoAFreshHash) {
   const TimestampNs second_day = first_day_ + kDay;
   const auto victim = shard_path(fx_.dir.path(), ShardPeriod{second_day + 5 * kHour, 3600},

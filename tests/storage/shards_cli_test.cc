@@ -184,6 +184,24 @@ TEST_F(ShardsCliTest, VerifyReportsManifestTampering) {
   EXPECT_EQ(verify().code, 0);
 }
 
+TEST_F(ShardsCliTest, SealMergesAFinishedDayUnlessToldNotTo) {
+  const TimestampNs day = period_of(fx_.start(), 86400).start;
+  const std::string after = std::to_string((day + 2 * 24 * kHour) / kNsPerSecond);
+  auto kept = run("shards seal --no-merge --data-dir " + dir_ + " --now " + after);
+  ASSERT_EQ(kept.code, 0) << kept.out;
+  EXPECT_NE(kept.out.find("1 shards sealed"), std::string::npos) << kept.out;
+  EXPECT_EQ(kept.out.find("merged"), std::string::npos) << kept.out;
+  EXPECT_TRUE(std::filesystem::exists(sealed(3)));
+  auto merged = run("shards seal --data-dir " + dir_ + " --now " + after);
+  ASSERT_EQ(merged.code, 0) << merged.out;
+  const std::string day_file = period_stem(ShardPeriod{day, 86400}) + ".sealed.sqlite";
+  EXPECT_NE(merged.out.find("merged 4 shards into " + day_file), std::string::npos) << merged.out;
+  for (int h = 0; h < 4; ++h) EXPECT_FALSE(std::filesystem::exists(sealed(h))) << h;
+  const auto v = verify();
+  EXPECT_EQ(v.code, 0) << v.out;
+  EXPECT_NE(v.out.find("1 sealed and 0 open shards checked"), std::string::npos) << v.out;
+}
+
 TEST_F(ShardsCliTest, ExpireAndHoldsThroughTheCli) {
   const auto far = fx_.start() + 400LL * 24 * kHour;  // 13 months later
   auto h = run("shards hold --data-dir " + dir_ + " --id case-1 --reason warrant --from " +
