@@ -23,7 +23,8 @@
 # Environment: BUILD_DIR [build], DATA [/tmp/conntrail-storage-vs-nfdump],
 # SHARED [../shared], DAYS [30], FLOWS_PER_HOUR [2000], PKTS_PER_FLOW [6],
 # QRUNS [7], NF_COMP [plain lzo lz4 bz2: nfpcapd variants stored; the queries use
-# plain and lz4 when present], KEEP [0: delete DATA at the end], COLD_EXEC
+# plain and lz4 when present], KEEP [0: delete DATA at the end], CHUNK_DAYS [DAYS:
+# generate and store that many days at a time], COLD_EXEC
 # [resident: after dropping the page cache both tools' executables are loaded
 # again before the timed query, so "cold" means cold data; dropped: they stay
 # cold too], MERGE [1: finished days merged into day shards (the default
@@ -56,38 +57,51 @@ out() { echo "$*" | tee -a "$SUMMARY"; }
 
 out "# conntrail vs nfdump, same flows — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 out ""
-out "- input: \`pcapgen -n $PKTS -f $FLOWS -s 1 -d $((DAYS * 86400)) -t $T0 -S 128\` ($DAYS days, $FLOWS_PER_HOUR flows/hour = $((FLOWS_PER_HOUR * 24)) flows/day)"
+if [ "${CHUNK_DAYS:-$DAYS}" = "$DAYS" ]; then
+  out "- input: \`pcapgen -n $PKTS -f $FLOWS -s 1 -d $((DAYS * 86400)) -t $T0 -S 128\` ($DAYS days, $FLOWS_PER_HOUR flows/hour = $((FLOWS_PER_HOUR * 24)) flows/day)"
+else
+  out "- input: $DAYS days, $FLOWS_PER_HOUR flows/hour = $((FLOWS_PER_HOUR * 24)) flows/day, generated ${CHUNK_DAYS} day(s) at a time: \`pcapgen -n <flows×$PKTS_PER_FLOW> -f <flows> -s <chunk+1> -d <chunk s> -t <chunk start> -S 128\` from $T0"
+fi
 out "- conntrail: finished days merged into day shards: $([ "${MERGE:-1}" = 1 ] && echo yes || echo no); cold queries: executables ${COLD_EXEC:-resident}"
 out "- load at start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores); $(nfdump -V 2>&1 | head -1); commit $(git -C "$ROOT" rev-parse --short HEAD)"
-log "generating $PCAP ($PKTS packets, $FLOWS flows)"
-"$DATA/bin/pcapgen" -n "$PKTS" -f "$FLOWS" -s 1 -d $((DAYS * 86400)) -t $T0 -S 128 \
-  -o "$PCAP" -j "$DATA/truth.json" >/dev/null || exit 1
-TRUTH=$(python3 -c "import json;print(json.load(open('$DATA/truth.json'))['flows_bidirectional'])")
-
-# timed LABEL CMD... : runs CMD once (stdout to LABEL.out), appends "LABEL wall cpu maxrss_kb load1".
+# timed LABEL CMD... : runs CMD once (stdout appended to LABEL.out), appends "LABEL wall cpu maxrss_kb load1".
 timed() {
   local label=$1; shift
   cat "$PCAP" >/dev/null
-  /usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "$@" >"$DATA/$label.out" 2>"$DATA/$label.err" ||
+  /usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "$@" >>"$DATA/$label.out" 2>"$DATA/$label.err" ||
     { log "$label failed: $(tail -3 "$DATA/$label.err")"; }
   read -r w u s m < <(tail -1 "$DATA/time.txt")  # time prefixes a line on a non-zero exit
   echo "$label $w $(echo "$u + $s" | bc) $m $(cut -d' ' -f1 /proc/loadavg)" >>"$DATA/ingest.tsv"
 }
-log "conntrail: ingest + seal, and ingest only (open shards)"
 MERGE=${MERGE:-1}
 merge_flag=$([ "$MERGE" = 1 ] || echo --no-merge)
-# shellcheck disable=SC2086
-timed conntrail-sealed "$BUILD/bench/storage/pcap_to_store" "$PCAP" "$DATA/ct" $merge_flag
-timed conntrail-open "$BUILD/bench/storage/pcap_to_store" "$PCAP" "$DATA/ct-open" --no-seal
-log "nfpcapd: $NF_COMP"
-for v in plain:"" lzo:-z lz4:-y bz2:"-j bz2"; do
-  name=${v%%:*}; flag=${v#*:}
-  case " $NF_COMP " in *" $name "*) ;; *) continue ;; esac
-  mkdir -p "$DATA/nf/$name"
+# CHUNK_DAYS: the capture is generated and stored that many days at a time (each
+# chunk its own pcapgen seed), so a dense month never needs one huge pcap on disk.
+CHUNK_DAYS=${CHUNK_DAYS:-$DAYS}
+CHUNKS=$(((DAYS + CHUNK_DAYS - 1) / CHUNK_DAYS))
+TRUTH=0
+for ((chunk = 0; chunk < CHUNKS; chunk++)); do
+  cdays=$((chunk == CHUNKS - 1 ? DAYS - chunk * CHUNK_DAYS : CHUNK_DAYS))
+  cflows=$((cdays * 24 * FLOWS_PER_HOUR))
+  log "chunk $((chunk + 1))/$CHUNKS: generating $PCAP ($((cflows * PKTS_PER_FLOW)) packets, $cflows flows)"
+  "$DATA/bin/pcapgen" -n $((cflows * PKTS_PER_FLOW)) -f "$cflows" -s $((1 + chunk)) \
+    -d $((cdays * 86400)) -t $((T0 + chunk * CHUNK_DAYS * 86400)) -S 128 \
+    -o "$PCAP" -j "$DATA/truth.json" >/dev/null || exit 1
+  TRUTH=$((TRUTH + $(python3 -c "import json;print(json.load(open('$DATA/truth.json'))['flows_bidirectional'])")))
+  log "conntrail: ingest + seal, and ingest only (open shards)"
   # shellcheck disable=SC2086
-  timed "nfpcapd-$name" nfpcapd -r "$PCAP" -w "$DATA/nf/$name" -t 300 $flag
+  timed conntrail-sealed "$BUILD/bench/storage/pcap_to_store" "$PCAP" "$DATA/ct" $merge_flag
+  timed conntrail-open "$BUILD/bench/storage/pcap_to_store" "$PCAP" "$DATA/ct-open" --no-seal
+  log "nfpcapd: $NF_COMP"
+  for v in plain:"" lzo:-z lz4:-y bz2:"-j bz2"; do
+    name=${v%%:*}; flag=${v#*:}
+    case " $NF_COMP " in *" $name "*) ;; *) continue ;; esac
+    mkdir -p "$DATA/nf/$name"
+    # shellcheck disable=SC2086
+    timed "nfpcapd-$name" nfpcapd -r "$PCAP" -w "$DATA/nf/$name" -t 300 $flag
+  done
+  rm -f "$PCAP"
 done
-rm -f "$PCAP"
 
 out ""
 out "## Size ($TRUTH ground-truth bidirectional flows)"
@@ -98,10 +112,11 @@ size_row() {  # NAME DIR LABEL RECORDS
   local files bytes
   files=$(find "$2" -type f | wc -l)
   bytes=$(du -sb "$2" | cut -f1)
-  read -r _ w c _ l < <(grep "^$3 " "$DATA/ingest.tsv")
+  # summed over the chunks; the load of the last one
+  read -r w c l < <(awk -v k="$3" '$1 == k {w += $2; c += $3; l = $5} END {print w, c, l}' "$DATA/ingest.tsv")
   out "| $1 | $files | $bytes | $(echo "scale=1; $bytes / $TRUTH" | bc) | $c ($w, $l) | $4 |"
 }
-ct_rows=$(grep -o 'written=[0-9]*' "$DATA/conntrail-sealed.out" | cut -d= -f2)
+ct_rows=$(grep -o 'written=[0-9]*' "$DATA/conntrail-sealed.out" | cut -d= -f2 | awk '{s += $1} END {print s}')
 size_row "conntrail open shards (blocks + Bloom filters + SQLite)" "$DATA/ct-open" conntrail-open "$ct_rows"
 size_row "**conntrail sealed shards, all indexes**" "$DATA/ct" conntrail-sealed "$ct_rows"
 for name in $NF_COMP; do
