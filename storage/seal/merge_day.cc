@@ -1,24 +1,19 @@
 // storage/seal/merge_day.cc — see merge_day.h.
 #include "storage/seal/merge_day.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <map>
 #include <set>
 
-#include "core/handle.h"
-#include "storage/codec/flow_block.h"
 #include "storage/hash/sha256.h"
+#include "storage/seal/sealer.h"
 #include "storage/shard/schema.h"
 #include "storage/sqlite/sqlite.h"
 #include "storage/summary/shard_summary.h"
 
 namespace conntrail::storage {
 namespace {
-
-constexpr std::int64_t kDaySeconds = 86400;
 
 bool is_day(const ShardPeriod& p) noexcept { return p.seconds == kDaySeconds; }
 
@@ -37,48 +32,6 @@ Result<ManifestView> view_of(const Manifest& manifest) {
     if (e.kind == ManifestKind::kMerge) v.merged.insert(e.file);
   }
   return v;
-}
-
-// Feeds one sealed source's flows into the sorter and adds its sessions and
-// counters to `into`. Returns its flow count.
-Result<std::uint64_t> read_sealed_source(const ShardFile& f, FlowSorter& sorter,
-                                         SealedContents& into) {
-  auto db = sql::Db::open(f.path, sql::OpenMode::kImmutable);
-  if (!db) return std::unexpected(db.error());
-  auto meta = read_meta(*db);
-  if (!meta) return std::unexpected(meta.error());
-  if (meta->period != f.period || meta->form != "sealed") {
-    return fail(ErrorCode::kCorrupt, f.path.string() + ": meta does not match its name");
-  }
-  auto blocks = db->prepare("SELECT data FROM blocks ORDER BY id");
-  if (!blocks) return std::unexpected(blocks.error());
-  codec::FlowBlockDecoder decoder;
-  std::vector<FlowRecord> part;
-  std::uint64_t flows = 0;
-  for (;;) {
-    auto row = blocks->step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) break;
-    if (auto r = decoder.decode(blocks->column_blob(0), part); !r) {
-      return fail(r.error().code, f.path.string() + ": " + r.error().message);
-    }
-    flows += part.size();
-    for (auto& rec : part) {
-      if (auto r = sorter.add(std::move(rec)); !r) return std::unexpected(r.error());
-    }
-  }
-  auto sessions = db->prepare(std::string(kSelectSessionColumns) + " FROM sessions ORDER BY id");
-  if (!sessions) return std::unexpected(sessions.error());
-  for (;;) {
-    auto row = sessions->step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) break;
-    into.sessions.push_back(read_session(*sessions));
-  }
-  auto counters = read_counters(*db);
-  if (!counters) return std::unexpected(counters.error());
-  into.counters += *counters;
-  return flows;
 }
 
 // Records that `source` now lives in the day shard, then deletes it.
@@ -107,11 +60,6 @@ Result<void> retire_source(const ShardFile& source, const std::string& day_file,
   return {};
 }
 
-void fsync_directory(const std::filesystem::path& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.valid()) ::fsync(fd.get());  // best effort: the manifest already says what happened
-}
-
 }  // namespace
 
 Result<MergeResult> merge_sealed_day(const std::filesystem::path& data_dir, TimestampNs day_start,
@@ -134,30 +82,31 @@ Result<MergeResult> merge_sealed_day(const std::filesystem::path& data_dir, Time
   }
   auto view = view_of(manifest);
   if (!view) return std::unexpected(view.error());
+  // Every source must be exactly what was sealed: merging a modified shard
+  // would give its changes a fresh, valid hash. The row limit is checked
+  // first, from the entries, so a day too large is never hashed.
+  std::vector<const ManifestEntry*> entries;
   std::uint64_t day_rows = 0;
-  for (const auto& s : sources) {
-    if (auto it = view->sealed.find(relative_shard_path(s.period, ShardForm::kSealed));
-        it != view->sealed.end()) {
-      day_rows += it->second.rows;
-    }
-  }
-  if (day_rows > options.merge_max_rows) {
-    return fail(ErrorCode::kNotFound,
-                fmt::format("{} has {} flows, more than {}: its shards stay as they are",
-                            period_stem(day), day_rows, options.merge_max_rows));
-  }
-  // A source must be exactly what was sealed: merging a modified shard would
-  // give its changes a fresh, valid hash.
   for (const auto& s : sources) {
     const auto rel = relative_shard_path(s.period, ShardForm::kSealed);
     auto it = view->sealed.find(rel);
     if (it == view->sealed.end()) {
       return fail(ErrorCode::kCorrupt, rel + ": no manifest entry, not merged");
     }
-    auto digest = sha256_file(s.path);
+    entries.push_back(&it->second);
+    day_rows += it->second.rows;
+  }
+  if (day_rows > options.merge_max_rows) {
+    return fail(ErrorCode::kNotFound,
+                fmt::format("{} has {} flows, more than {}: its shards stay as they are",
+                            period_stem(day), day_rows, options.merge_max_rows));
+  }
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    auto digest = sha256_file(sources[i].path);
     if (!digest) return std::unexpected(digest.error());
-    if (to_hex(*digest) != it->second.sha256) {
-      return fail(ErrorCode::kCorrupt, rel + ": SHA-256 differs from its manifest entry, not merged");
+    if (to_hex(*digest) != entries[i]->sha256) {
+      return fail(ErrorCode::kCorrupt, entries[i]->file +
+                                           ": SHA-256 differs from its manifest entry, not merged");
     }
   }
   FlowSorter sorter(SealOrder{.by_subscriber_address = options.sort_by_subscriber_address},
@@ -165,8 +114,11 @@ Result<MergeResult> merge_sealed_day(const std::filesystem::path& data_dir, Time
                     sources.front().path.parent_path());
   SealedContents contents;
   for (const auto& s : sources) {
-    auto flows = read_sealed_source(s, sorter, contents);
-    if (!flows) return std::unexpected(flows.error());
+    auto db = sql::Db::open(s.path, sql::OpenMode::kImmutable);
+    if (!db) return std::unexpected(db.error());
+    if (auto r = read_shard_contents(*db, s, sorter, contents); !r) {
+      return std::unexpected(r.error());
+    }
     contents.merged_from.push_back(s.path.filename().string());
   }
   auto installed = install_sealed_shard(data_dir, day, sorter, contents, options, manifest, now);
@@ -179,7 +131,9 @@ Result<MergeResult> merge_sealed_day(const std::filesystem::path& data_dir, Time
     }
     result.sources.push_back(s.period);
   }
-  fsync_directory(result.day.path.parent_path());
+  // Best effort: the manifest already says what happened; recovery repeats a
+  // deletion that did not reach the disk.
+  (void)fsync_path(result.day.path.parent_path(), true);
   return result;
 }
 
@@ -193,8 +147,7 @@ Result<std::vector<MergeResult>> merge_due_days(const StoreOptions& options, Man
     const ShardPeriod d = period_of(f.period.start, kDaySeconds);
     if (seal_deadline(d, options.active_timeout, options.seal_margin) <= now) days.insert(d.start);
   }
-  SealOptions seal;
-  seal.zstd_level = options.sealed_zstd_level;
+  const SealOptions seal = seal_options_from(options);
   std::vector<MergeResult> merged;
   for (const TimestampNs d : days) {
     auto r = merge_sealed_day(options.data_dir, d, seal, manifest, now);

@@ -47,6 +47,49 @@ const IpAddress& other_address(const FlowRecord& f) noexcept {
   return f.subscriber_side == SubscriberSide::kDst ? f.src_ip : f.dst_ip;
 }
 
+}  // namespace
+
+Result<std::uint64_t> read_shard_contents(sql::Db& db, const ShardFile& file, FlowSorter& sorter,
+                                          SealedContents& into) {
+  const std::string& path = file.path.string();
+  auto meta = read_meta(db);
+  if (!meta) return std::unexpected(meta.error());
+  const bool sealed = file.form == ShardForm::kSealed;
+  if (meta->period != file.period || meta->form != (sealed ? "sealed" : "open")) {
+    return fail(ErrorCode::kCorrupt, path + ": meta does not match its name");
+  }
+  auto blocks = db.prepare(sealed ? "SELECT data FROM blocks ORDER BY id"
+                                  : "SELECT data FROM flow_blocks ORDER BY id");
+  if (!blocks) return std::unexpected(blocks.error());
+  codec::FlowBlockDecoder dec;
+  std::vector<FlowRecord> part;
+  std::uint64_t flows = 0;
+  for (;;) {
+    auto row = blocks->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    if (auto r = dec.decode(blocks->column_blob(0), part); !r) {
+      return fail(r.error().code, path + ": " + r.error().message);
+    }
+    flows += part.size();
+    for (auto& f : part) {
+      if (auto r = sorter.add(std::move(f)); !r) return std::unexpected(r.error());
+    }
+  }
+  auto ses = db.prepare(std::string(kSelectSessionColumns) + " FROM sessions ORDER BY id");
+  if (!ses) return std::unexpected(ses.error());
+  for (;;) {
+    auto row = ses->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    into.sessions.push_back(read_session(*ses));
+  }
+  auto counters = read_counters(db);
+  if (!counters) return std::unexpected(counters.error());
+  into.counters += *counters;
+  return flows;
+}
+
 Result<void> fsync_path(const std::filesystem::path& p, bool directory) {
   UniqueFd fd(::open(p.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC));
   if (!fd.valid() || ::fsync(fd.get()) != 0) {
@@ -56,48 +99,7 @@ Result<void> fsync_path(const std::filesystem::path& p, bool directory) {
   return {};
 }
 
-
-// Reads the open shard: its flows go into `sorter` block by block (never all
-// in memory unless they fit its limit), sessions and counters are returned.
-Result<SealedContents> read_open_contents(const std::filesystem::path& path,
-                                        const ShardPeriod& period, FlowSorter& sorter) {
-  // Read-write so that SQLite may replay a WAL left by a crashed writer.
-  auto db = sql::Db::open(path, sql::OpenMode::kReadWrite);
-  if (!db) return std::unexpected(db.error());
-  auto meta = read_meta(*db);
-  if (!meta) return std::unexpected(meta.error());
-  if (meta->period != period || meta->form != "open") {
-    return fail(ErrorCode::kCorrupt, path.string() + ": meta does not match its name");
-  }
-  SealedContents c;
-  auto blocks = db->prepare("SELECT data FROM flow_blocks ORDER BY id");
-  if (!blocks) return std::unexpected(blocks.error());
-  codec::FlowBlockDecoder dec;
-  std::vector<FlowRecord> part;
-  for (;;) {
-    auto row = blocks->step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) break;
-    if (auto r = dec.decode(blocks->column_blob(0), part); !r) {
-      return fail(r.error().code, path.string() + ": " + r.error().message);
-    }
-    for (auto& f : part) {
-      if (auto r = sorter.add(std::move(f)); !r) return std::unexpected(r.error());
-    }
-  }
-  auto ses = db->prepare(std::string(kSelectSessionColumns) + " FROM sessions ORDER BY id");
-  if (!ses) return std::unexpected(ses.error());
-  for (;;) {
-    auto row = ses->step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) break;
-    c.sessions.push_back(read_session(*ses));
-  }
-  auto counters = read_counters(*db);
-  if (!counters) return std::unexpected(counters.error());
-  c.counters = *counters;
-  return c;
-}
+namespace {
 
 template <class Map>
 Result<void> write_pages(sql::Db& db, std::string_view table, Map& postings, std::size_t per_page,
@@ -410,9 +412,14 @@ Result<SealResult> seal_shard(const std::filesystem::path& data_dir, const Shard
   FlowSorter sorter(seal_order(options),
                     {.memory_rows = options.memory_rows, .block_rows = options.block_rows},
                     open_path.parent_path());
-  auto contents = read_open_contents(open_path, period, sorter);
-  if (!contents) return std::unexpected(contents.error());
-  auto result = install_sealed_shard(data_dir, period, sorter, *contents, options, manifest, now);
+  // Read-write so that SQLite may replay a WAL left by a crashed writer.
+  auto db = sql::Db::open(open_path, sql::OpenMode::kReadWrite);
+  if (!db) return std::unexpected(db.error());
+  SealedContents contents;
+  if (auto r = read_shard_contents(*db, {period, ShardForm::kOpen, open_path}, sorter, contents); !r) {
+    return std::unexpected(r.error());
+  }
+  auto result = install_sealed_shard(data_dir, period, sorter, contents, options, manifest, now);
   if (!result) return result;
   remove_with_side_files(open_path);
   return result;
@@ -449,11 +456,11 @@ Result<std::size_t> recover_interrupted_seals(const std::filesystem::path& data_
       if (!digest) return std::unexpected(digest.error());
       auto counts = count_shard_rows(f.path);
       if (!counts) return std::unexpected(counts.error());
-      CaptureCounters counters;
-      if (auto db = sql::Db::open(f.path, sql::OpenMode::kReadOnly)) {
-        counters = read_counters(*db).value_or(CaptureCounters{});
-      }
       ManifestEntry e;
+      if (auto db = sql::Db::open(f.path, sql::OpenMode::kImmutable)) {
+        e.counters = read_counters(*db).value_or(CaptureCounters{});
+        e.reason = merged_from_reason(read_merged_from(*db).value_or(std::vector<std::string>{}));
+      }
       e.kind = ManifestKind::kSeal;
       e.time = now;
       e.period = f.period;
@@ -462,10 +469,6 @@ Result<std::size_t> recover_interrupted_seals(const std::filesystem::path& data_
       e.bytes = std::filesystem::file_size(f.path, ec);
       e.rows = counts->flows;
       e.sessions = counts->sessions;
-      e.counters = counters;
-      if (auto db = sql::Db::open(f.path, sql::OpenMode::kImmutable)) {
-        e.reason = merged_from_reason(read_merged_from(*db).value_or(std::vector<std::string>{}));
-      }
       if (auto r = manifest.append(std::move(e)); !r) return std::unexpected(r.error());
       in_manifest.insert(rel);
       ++repairs;

@@ -27,6 +27,7 @@
 #include "storage/manifest/manifest.h"
 #include "storage/seal/flow_sorter.h"
 #include "storage/shard/shard_name.h"
+#include "storage/sqlite/sqlite.h"
 
 namespace conntrail::storage {
 
@@ -80,6 +81,17 @@ Result<SealResult> install_sealed_shard(const std::filesystem::path& data_dir,
                                         const ShardPeriod& period, FlowSorter& sorter,
                                         const SealedContents& contents, const SealOptions& options,
                                         Manifest& manifest, TimestampNs now);
+
+// Reads one shard, open or sealed (file.form), after checking its meta against
+// its name: its flows go into `sorter` block by block (never all in memory
+// unless they fit its limit), its sessions are appended to `into` and its
+// counters added. Returns the number of flows. The source of seal_shard (an
+// open shard) and of a day merge (sealed shards).
+Result<std::uint64_t> read_shard_contents(sql::Db& db, const ShardFile& file, FlowSorter& sorter,
+                                          SealedContents& into);
+
+// fsync of a file, or of a directory (after a rename in it).
+Result<void> fsync_path(const std::filesystem::path& p, bool directory);
 
 // "merged from N sealed shards: a b c" (empty for an ordinary seal).
 std::string merged_from_reason(const std::vector<std::string>& merged_from);

@@ -87,12 +87,12 @@ std::size_t Sealer::merge_after_seal(const ShardPeriod& sealed) {
   // day is finished if it was the day's last period, and the day before it is
   // finished in any case (its last period may have had no records at all).
   // merge_sealed_day itself refuses a day with an open shard or too early.
-  const ShardPeriod day = period_of(sealed.start, 86400);
-  std::vector<TimestampNs> days{day.start - 86400 * kNsPerSecond};
+  const ShardPeriod day = period_of(sealed.start, kDaySeconds);
+  std::vector<TimestampNs> days{day.start - kDaySeconds * kNsPerSecond};
   if (sealed.end() == day.end()) days.push_back(day.start);
   std::size_t merged = 0;
   for (const TimestampNs d : days) {
-    const ShardPeriod p{d, 86400};
+    const ShardPeriod p{d, kDaySeconds};
     if (seal_deadline(p, options_.active_timeout, options_.seal_margin) > options_.now()) continue;
     auto r = merge_sealed_day(options_.data_dir, d, seal_options_from(options_), manifest_,
                               options_.now());

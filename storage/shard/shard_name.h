@@ -22,7 +22,8 @@
 namespace conntrail::storage {
 
 inline constexpr std::int64_t kMinPeriodSeconds = 300;
-inline constexpr std::int64_t kMaxPeriodSeconds = 86400;
+inline constexpr std::int64_t kDaySeconds = 86400;
+inline constexpr std::int64_t kMaxPeriodSeconds = kDaySeconds;
 
 struct ShardPeriod {
   TimestampNs start = 0;        // inclusive, aligned to `seconds`

@@ -283,7 +283,7 @@ void FlowWriter::dispatch(std::vector<Item>& items) {
       const ShardPeriod p{period_start, period_seconds_};
       if (std::filesystem::exists(shard_path(options_.data_dir, p, ShardForm::kSealed))) return false;
       // A day merged into one sealed day shard (merge_day.h) is finished too.
-      const ShardPeriod day = period_of(period_start, 86400);
+      const ShardPeriod day = period_of(period_start, kDaySeconds);
       return day == p || !std::filesystem::exists(
                              shard_path(options_.data_dir, day, ShardForm::kSealed));
     };
