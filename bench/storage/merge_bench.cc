@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/storage/bench_support.h"
 #include "storage/query/query_engine.h"
 #include "storage/seal/merge_day.h"
 #include "storage/seal/sealer.h"
@@ -26,6 +27,8 @@
 #include "tests/storage/synthetic_flows.h"
 
 using namespace conntrail;
+using conntrail::bench::cpu_seconds;
+using conntrail::bench::drop_caches;
 using namespace conntrail::storage;
 using Steady = std::chrono::steady_clock;
 
@@ -35,38 +38,17 @@ constexpr TimestampNs kHour = 3600 * kNsPerSecond;
 constexpr TimestampNs kDay = 24 * kHour;
 const TimestampNs kDayStart = (1'790'000'000LL / 86400) * 86400 * kNsPerSecond;
 
-double cpu_seconds() {
-  rusage u{};
-  ::getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-// Peak resident set since the last reset, in MB (/proc/self/status VmHWM).
-double peak_rss_mb() {
+// A "VmXxx:" line of /proc/self/status, in MB: VmRSS now, VmHWM the peak
+// since the last reset_peak_rss().
+double proc_status_mb(const std::string& key) {
   std::ifstream in("/proc/self/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return 0;
-}
-double rss_mb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+    if (line.rfind(key + ":", 0) == 0) return std::stod(line.substr(key.size() + 1)) / 1024.0;
   }
   return 0;
 }
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5\n"; }
-
-bool drop_caches() {
-  ::sync();
-  std::ofstream f("/proc/sys/vm/drop_caches");
-  f << "3\n";
-  return static_cast<bool>(f);
-}
 
 std::uint64_t dir_bytes(const std::filesystem::path& dir) {
   std::uint64_t bytes = 0;
@@ -144,14 +126,14 @@ int main(int argc, char** argv) {
   const auto hourly_cold = latency(o, hosts, true);
 
   Manifest manifest(dir);
-  const double rss_before = rss_mb();
+  const double rss_before = proc_status_mb("VmRSS");
   reset_peak_rss();
   c0 = cpu_seconds();
   const auto t0 = Steady::now();
   auto merged = merge_sealed_day(dir, kDayStart, SealOptions{}, manifest, now);
   const double merge_wall = std::chrono::duration<double>(Steady::now() - t0).count();
   const double merge_cpu = cpu_seconds() - c0;
-  const double peak = peak_rss_mb();
+  const double peak = proc_status_mb("VmHWM");
   if (!merged) {
     std::fprintf(stderr, "merge: %s\n", merged.error().message.c_str());
     return 1;

@@ -5,7 +5,8 @@
 // feeds the real FlowWriter (hourly shards, as the agent), the data clock
 // follows the packets, and stop() seals every shard. Prints one line:
 //   flows=N written=W sealed=S failed=F late=L cpu_s=C wall_s=W [last_error=...]
-// Usage: pcap_to_store PCAP DATA_DIR [--no-seal]   (--no-seal: leave the shards open)
+// Usage: pcap_to_store PCAP DATA_DIR [--no-seal] [--no-merge]   (--no-seal: leave the shards
+// open; --no-merge: keep finished days as hourly shards)
 #include <sys/resource.h>
 
 #include <atomic>
@@ -14,33 +15,25 @@
 #include <string>
 #include <thread>
 
+#include "bench/storage/bench_support.h"
 #include "capture/pipeline/capture_file.h"
 #include "storage/store/flow_writer.h"
 
 using namespace conntrail;
+using conntrail::bench::cpu_seconds;
 
 namespace {
-double cpu_seconds() {
-  rusage u{};
-  ::getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool seal = true, merge = true;
+  bool seal = true, merge = true, usage = argc < 3;
   for (int i = 3; i < argc; ++i) {
     const std::string flag = argv[i];
-    if (flag == "--no-seal") {
-      seal = false;
-    } else if (flag == "--no-merge") {
-      merge = false;
-    } else {
-      argc = 0;
-    }
+    seal &= flag != "--no-seal";
+    merge &= flag != "--no-merge";
+    usage |= flag != "--no-seal" && flag != "--no-merge";
   }
-  if (argc < 3) {
+  if (usage) {
     std::fprintf(stderr, "usage: pcap_to_store PCAP DATA_DIR [--no-seal] [--no-merge]\n");
     return 2;
   }

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/storage/bench_support.h"
 #include "storage/query/query_engine.h"
 
 using namespace conntrail;
@@ -55,10 +56,7 @@ int main(int argc, char** argv) {
       std::size_t rows = 0;
       if (!cold) once(*ip, rows);
       for (int r = 0; r < runs; ++r) {
-        if (cold) {
-          ::sync();
-          std::ofstream("/proc/sys/vm/drop_caches") << "3\n";
-        }
+        if (cold) bench::drop_caches();
         ms.push_back(once(*ip, rows));
         std::printf("%s %s %.2f ms, %zu rows\n", cold ? "cold" : "warm", argv[h], ms.back(), rows);
       }

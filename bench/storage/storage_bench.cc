@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/storage/bench_support.h"
 #include "storage/manifest/manifest.h"
 #include "storage/query/query_engine.h"
 #include "storage/seal/seal_shard.h"
@@ -35,6 +36,8 @@
 #include "tests/storage/synthetic_flows.h"
 
 using namespace conntrail;
+using conntrail::bench::cpu_seconds;
+using conntrail::bench::drop_caches;
 using namespace conntrail::storage;
 using Steady = std::chrono::steady_clock;
 
@@ -45,25 +48,8 @@ namespace {
 constexpr TimestampNs kHour = 3600 * kNsPerSecond;
 const TimestampNs kStart = (1'790'000'000LL / 3600) * 3600 * kNsPerSecond;
 
-// CPU seconds of the whole process (all threads), user + system.
-double cpu_seconds() {
-  rusage u{};
-  ::getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
 double seconds_since(Steady::time_point t0) {
   return std::chrono::duration<double>(Steady::now() - t0).count();
-}
-
-bool drop_caches() {
-  ::sync();
-  const int fd = ::open("/proc/sys/vm/drop_caches", O_WRONLY);
-  if (fd < 0) return false;
-  const bool ok = ::write(fd, "3\n", 2) == 2;
-  ::close(fd);
-  return ok;
 }
 
 struct Latency {
