@@ -41,7 +41,7 @@ struct ManifestEntry {
   std::uint64_t seq = 0;
   ManifestKind kind = ManifestKind::kSeal;
   TimestampNs time = 0;  // when the action happened (store clock)
-  // seal / expire
+  // seal / expire / merge
   ShardPeriod period{};
   std::string file;    // relative to data_dir
   std::string sha256;  // hex, seal and merge
