@@ -82,8 +82,8 @@ std::pair<double, double> latency(const StoreOptions& o, const std::vector<IpAdd
 
 int main(int argc, char** argv) {
   const std::size_t per_hour = argc > 1 ? std::stoull(argv[1]) : 200000;
-  const std::filesystem::path dir =
-      argc > 2 ? std::filesystem::path(argv[2]) : std::filesystem::path("/tmp/conntrail-merge-bench");
+  const std::filesystem::path dir = argc > 2 ? std::filesystem::path(argv[2])
+                                             : std::filesystem::path("/tmp/conntrail-merge-bench");
   std::filesystem::remove_all(dir);
   StoreOptions o;
   o.data_dir = dir;
@@ -146,14 +146,16 @@ int main(int argc, char** argv) {
   std::printf("## merge_bench: one day, %zu flows/hour (%llu flows)\n\n", per_hour,
               static_cast<unsigned long long>(rows));
   std::printf("| measure | 24 hourly shards | merged day shard |\n|---|---|---|\n");
-  std::printf("| CPU per flow | sealing %.2f us | merging %.2f us (%.1f s wall, %.2f M flows/s) |\n",
-              seal_cpu * 1e6 / n, merge_cpu * 1e6 / n, merge_wall, n / merge_wall / 1e6);
+  std::printf(
+      "| CPU per flow | sealing %.2f us | merging %.2f us (%.1f s wall, %.2f M flows/s) |\n",
+      seal_cpu * 1e6 / n, merge_cpu * 1e6 / n, merge_wall, n / merge_wall / 1e6);
   std::printf("| merge peak RSS above the process before it | - | %.0f MB |\n", peak - rss_before);
   std::printf("| bytes per flow (shards + day summaries) | %.1f | %.1f |\n",
               static_cast<double>(hourly_bytes) / n, static_cast<double>(day_bytes) / n);
-  std::printf("| one subscriber over the day, warm p50 / max ms (%zu hosts) | %.2f / %.2f | %.2f / %.2f |\n",
-              hosts.size(), hourly_warm.first, hourly_warm.second, day_warm.first,
-              day_warm.second);
+  std::printf(
+      "| one subscriber over the day, warm p50 / max ms (%zu hosts) | %.2f / %.2f | %.2f / %.2f "
+      "|\n",
+      hosts.size(), hourly_warm.first, hourly_warm.second, day_warm.first, day_warm.second);
   std::printf("| same, cold p50 / max ms | %.2f / %.2f | %.2f / %.2f |\n", hourly_cold.first,
               hourly_cold.second, day_cold.first, day_cold.second);
   std::filesystem::remove_all(dir);

@@ -22,9 +22,6 @@
 using namespace conntrail;
 using conntrail::bench::cpu_seconds;
 
-namespace {
-}  // namespace
-
 int main(int argc, char** argv) {
   bool seal = true, merge = true, usage = argc < 3;
   for (int i = 3; i < argc; ++i) {

@@ -35,8 +35,8 @@ Result<ManifestView> view_of(const Manifest& manifest) {
 }
 
 // Records that `source` now lives in the day shard, then deletes it.
-Result<void> retire_source(const ShardFile& source, const std::string& day_file, const ManifestView& view,
-                           Manifest& manifest, TimestampNs now) {
+Result<void> retire_source(const ShardFile& source, const std::string& day_file,
+                           const ManifestView& view, Manifest& manifest, TimestampNs now) {
   const auto rel = relative_shard_path(source.period, ShardForm::kSealed);
   if (view.merged.count(rel) == 0) {
     ManifestEntry e;
@@ -74,7 +74,8 @@ Result<MergeResult> merge_sealed_day(const std::filesystem::path& data_dir, Time
     if (f.form == ShardForm::kOpen) {
       return fail(ErrorCode::kInvalidArgument, "day still has an open shard: " + f.path.string());
     }
-    if (is_day(f.period)) return fail(ErrorCode::kNotFound, "already a day shard: " + f.path.string());
+    if (is_day(f.period))
+      return fail(ErrorCode::kNotFound, "already a day shard: " + f.path.string());
     sources.push_back(std::move(f));
   }
   if (sources.size() < 2) {
@@ -105,8 +106,8 @@ Result<MergeResult> merge_sealed_day(const std::filesystem::path& data_dir, Time
     auto digest = sha256_file(sources[i].path);
     if (!digest) return std::unexpected(digest.error());
     if (to_hex(*digest) != entries[i]->sha256) {
-      return fail(ErrorCode::kCorrupt, entries[i]->file +
-                                           ": SHA-256 differs from its manifest entry, not merged");
+      return fail(ErrorCode::kCorrupt,
+                  entries[i]->file + ": SHA-256 differs from its manifest entry, not merged");
     }
   }
   FlowSorter sorter(SealOrder{.by_subscriber_address = options.sort_by_subscriber_address},

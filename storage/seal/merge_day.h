@@ -11,9 +11,10 @@
 // When: a day is merged once every shard of it is sealed, none is open, and
 // its end + active timeout + margin has passed (the writer closes its periods
 // by then) — and only while it holds at most SealOptions::merge_max_rows
-// (50 M) flows: busier days gain little and would cost the sealer's core. The sealer tries after sealing the last period of a day and the
-// day before a sealed period's; `conntrail shards seal` and seal-on-stop merge
-// every due day.
+// (50 M) flows: busier days gain little and would cost the sealer's core.
+// The sealer tries after sealing the last period of a day and the day before
+// a sealed period's; `conntrail shards seal` and seal-on-stop merge every due
+// day.
 //
 // What stays true:
 //  - rows: the day shard holds exactly the sources' flows, sessions and summed

@@ -416,7 +416,8 @@ Result<SealResult> seal_shard(const std::filesystem::path& data_dir, const Shard
   auto db = sql::Db::open(open_path, sql::OpenMode::kReadWrite);
   if (!db) return std::unexpected(db.error());
   SealedContents contents;
-  if (auto r = read_shard_contents(*db, {period, ShardForm::kOpen, open_path}, sorter, contents); !r) {
+  if (auto r = read_shard_contents(*db, {period, ShardForm::kOpen, open_path}, sorter, contents);
+      !r) {
     return std::unexpected(r.error());
   }
   auto result = install_sealed_shard(data_dir, period, sorter, contents, options, manifest, now);

@@ -281,11 +281,13 @@ void FlowWriter::dispatch(std::vector<Item>& items) {
       if (closed_.count(period_start) != 0) return false;
       if (shards_.count(period_start) != 0 || pending_.count(period_start) != 0) return true;
       const ShardPeriod p{period_start, period_seconds_};
-      if (std::filesystem::exists(shard_path(options_.data_dir, p, ShardForm::kSealed))) return false;
+      if (std::filesystem::exists(shard_path(options_.data_dir, p, ShardForm::kSealed))) {
+        return false;
+      }
       // A day merged into one sealed day shard (merge_day.h) is finished too.
       const ShardPeriod day = period_of(period_start, kDaySeconds);
-      return day == p || !std::filesystem::exists(
-                             shard_path(options_.data_dir, day, ShardForm::kSealed));
+      return day == p ||
+             !std::filesystem::exists(shard_path(options_.data_dir, day, ShardForm::kSealed));
     };
     if (!writable(start)) {
       // Sessions and counters often describe the past (a lease found expired,

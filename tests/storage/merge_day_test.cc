@@ -18,8 +18,8 @@
 namespace conntrail::storage {
 namespace {
 
-using testing::kHour;
 using testing::keys_of;
+using testing::kHour;
 constexpr TimestampNs kDay = 86400 * kNsPerSecond;
 
 TimestampNs day_of(TimestampNs t) { return period_of(t, 86400).start; }
@@ -53,8 +53,7 @@ class MergeDayTest : public ::testing::Test {
   std::vector<Query> queries() {
     const TimestampNs from = first_day_, to = first_day_ + 2 * kDay;
     const auto& some = fx_.flows[fx_.flows.size() / 3];
-    return {Query{.from = from, .to = to},
-            Query{.ip = some.src_ip, .from = from, .to = to},
+    return {Query{.from = from, .to = to}, Query{.ip = some.src_ip, .from = from, .to = to},
             Query{.ip = some.dst_ip, .from = from + 20 * kHour, .to = from + 30 * kHour},
             Query{.prefix = IpPrefix::parse("10.0.0.0/16").value(), .from = from, .to = to}};
   }
@@ -157,8 +156,8 @@ TEST_F(MergeDayTest, ADayAboveTheRowLimitKeepsItsShards) {
 
 TEST_F(MergeDayTest, AModifiedSourceIsRefusedNotLaunderedIntoAFreshHash) {
   const TimestampNs second_day = first_day_ + kDay;
-  const auto victim = shard_path(fx_.dir.path(), ShardPeriod{second_day + 5 * kHour, 3600},
-                                 ShardForm::kSealed);
+  const auto victim =
+      shard_path(fx_.dir.path(), ShardPeriod{second_day + 5 * kHour, 3600}, ShardForm::kSealed);
   ::chmod(victim.c_str(), 0644);
   {
     std::fstream f(victim, std::ios::in | std::ios::out | std::ios::binary);
