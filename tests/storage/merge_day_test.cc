@@ -11,6 +11,7 @@
 #include "storage/retention/calendar.h"
 #include "storage/retention/retention.h"
 #include "storage/seal/sealer.h"
+#include "storage/sqlite/sqlite.h"
 #include "storage/store/flow_writer.h"
 #include "storage/verify/verify.h"
 #include "tests/storage/store_fixture.h"
@@ -177,6 +178,32 @@ TEST_F(MergeDayTest, AModifiedSourceIsRefusedNotLaunderedIntoAFreshHash) {
   auto other = merge_sealed_day(fx_.dir.path(), first_day_, seal_options_from(fx_.options()),
                                 manifest, now_);
   EXPECT_TRUE(other) << other.error().message;
+}
+
+TEST_F(MergeDayTest, ADiskFullMergeLeavesTheDayAsItWasAndSucceedsLater) {
+  const auto before = keys_of(query(queries()[0]));
+  const auto hourly = files();
+  const auto entries_before = entries().size();
+  Manifest manifest(fx_.dir.path());
+  sql::inject_write_fault(ErrorCode::kNoSpace);
+  auto r = merge_sealed_day(fx_.dir.path(), first_day_ + kDay, seal_options_from(fx_.options()),
+                            manifest, now_);
+  sql::clear_write_fault();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kNoSpace) << r.error().message;
+  // Nothing changed: every hourly shard, no day shard, no temporary, no entry.
+  EXPECT_EQ(files().size(), hourly.size());
+  for (const auto& e : std::filesystem::recursive_directory_iterator(fx_.dir.path())) {
+    EXPECT_FALSE(e.path().string().ends_with(".tmp")) << e.path();
+  }
+  EXPECT_EQ(entries().size(), entries_before);
+  EXPECT_EQ(keys_of(query(queries()[0])), before);
+  // Space is back: the same merge succeeds.
+  r = merge_sealed_day(fx_.dir.path(), first_day_ + kDay, seal_options_from(fx_.options()),
+                       manifest, now_);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->sources.size(), 24u);
+  EXPECT_EQ(keys_of(query(queries()[0])), before);
 }
 
 TEST_F(MergeDayTest, AnInterruptedMergeIsHiddenFromQueriesAndFinishedOnRecovery) {
